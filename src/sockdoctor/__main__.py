@@ -1,0 +1,3 @@
+from sockdoctor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,49 @@
+"""Command-line entry point. Each subcommand lives in sockdoctor.commands.<name>."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from sockdoctor import __version__
+
+COMMANDS = ["diagnose", "check", "fix", "lint", "redact", "ask", "web"]
+
+
+class UsageError(Exception):
+    """Bad input or usage: printed as one line, exit status 2."""
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    parser = argparse.ArgumentParser(prog="sockdoctor", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sockdoctor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = {}
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"sockdoctor.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"sockdoctor.commands.{name}":
+                continue
+            raise
+        mod.add_parser(sub)
+        modules[name] = mod
+    return parser, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except UsageError as exc:
+        print(f"sockdoctor: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sockdoctor: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,1 @@
+"""Evidence readers: text in, typed records out (see base.py for the reader interface)."""
