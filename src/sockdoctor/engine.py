@@ -69,3 +69,27 @@ def read_piece(piece: Piece) -> list:
     except Exception as exc:  # a reader bug must not take the whole diagnosis down
         out.append(ReadWarning(chunk.source(0), f"{piece.kind} reader failed: {type(exc).__name__}: {exc}"))
     return out
+
+
+def diagnose(inputs, *, distro: str | None = None, nginx_user: str | None = None,
+             extra_records: list | None = None):
+    """Diagnose ``inputs`` ({name: text} or [(name, text)]) and return a sockdoctor.report.Report.
+
+    ``extra_records`` lets `check` add records it collected from the host directly."""
+    items = list(inputs.items()) if isinstance(inputs, dict) else list(inputs)
+    ev = read_inputs(items)
+    if extra_records:
+        ev.records.extend(extra_records)
+    return diagnose_evidence(ev, distro=distro, nginx_user=nginx_user)
+
+
+def diagnose_evidence(ev: Evidence, *, distro: str | None = None, nginx_user: str | None = None,
+                      static_only: bool = False):
+    from sockdoctor import analysis
+
+    return analysis.analyse(ev, distro=distro, nginx_user=nginx_user, static_only=static_only)
+
+
+def diagnose_json(inputs: dict, **options) -> dict:
+    """The browser's entry point: {name: text} in, the contract's JSON dict out."""
+    return diagnose(inputs, **options).to_json()

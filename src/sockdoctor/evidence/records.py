@@ -346,6 +346,7 @@ class NginxConfigRecord:
     errors: tuple[str, ...] = ()
     file_offsets: dict[str, int] = field(default_factory=dict)  # file -> input line of its line 1
     tree: Any = None
+    path_known: bool = False  # main_file is the real path (dump marker, `cat PATH`, `# /etc/...` header)
 
 
 # --- reading diagnostics ---------------------------------------------------------------------
