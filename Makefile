@@ -26,5 +26,10 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# The zero-backend page: pinned Pyodide from npm + the project's wheel + pure-Python PyYAML.
+web: $(STAMP)
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	$(BIN)/python web/build.py
+
 clean:
 	rm -rf $(VENV) build dist web/dist

@@ -2,7 +2,7 @@
 # Debian packages the real-service tests use. Installs only what is missing; needs root.
 # Without root the tests that need these packages skip themselves with the reason.
 set -euo pipefail
-PKGS=(nginx-light uwsgi-core uwsgi-plugin-python3 php-fpm acl curl iproute2 util-linux passwd)
+PKGS=(nginx-light uwsgi-core uwsgi-plugin-python3 php-fpm acl curl iproute2 util-linux passwd chromium)
 if [ "$(id -u)" != 0 ]; then
   echo "install-system-deps: not root, skipping Debian packages" >&2
   exit 0

@@ -1,0 +1,202 @@
+"""`sockdoctor check`: diagnose the live host (or a filesystem tree with --root), and prove it by
+connecting to each upstream socket with the nginx worker's own credentials.
+
+    sockdoctor check                          # exit 1 when a socket fails or is insecure
+    sockdoctor check --socket /run/app.sock --format json
+    sockdoctor check --root /mnt/image        # configs, passwd/group, file metadata; no probe
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from sockdoctor.access import Creds, components_for, decide, node_from_record
+from sockdoctor.cli import UsageError
+from sockdoctor.live.collect import Collection, collect
+from sockdoctor.live.probe import ProbeResult, probe
+
+FORMATS = ("text", "json", "markdown")
+
+
+def add_parser(subparsers) -> None:
+    import argparse
+
+    p = subparsers.add_parser("check", help="diagnose the live host and probe each socket",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--root", metavar="DIR", help="read a filesystem tree instead of the live host")
+    p.add_argument("--socket", metavar="PATH", help="only this socket")
+    p.add_argument("--nginx-conf", metavar="FILE", help="nginx main config (default: the running master's)")
+    p.add_argument("--format", default="text", help="text, json or markdown")
+    p.add_argument("--output", metavar="FILE", help="write the report to FILE")
+    p.add_argument("--no-probe", action="store_true", help="do not connect to the sockets")
+
+
+def worker_creds(col: Collection) -> Creds | None:
+    """The running worker's credentials (/proc), else what the config's `user` and the
+    passwd/group files give (--root, or nginx not running)."""
+    w = col.worker
+    if w is None:
+        return static_creds(col)
+    return Creds(w.uid, w.gid, frozenset(w.groups), col.users.get(w.uid), col.groups.get(w.gid),
+                 frozenset(col.groups[g] for g in (w.gid, *w.groups) if g in col.groups))
+
+
+def static_creds(col: Collection) -> Creds | None:
+    from sockdoctor.nginx import user_and_group
+
+    texts = {name.rsplit("/", 2)[-1]: text for name, text in col.inputs if name.endswith(("/etc/passwd", "/etc/group"))}
+    if col.config is None or "passwd" not in texts:
+        return None
+    user, group = user_and_group(col.config.user)
+    user = user or "nobody"
+    entry = next((ln.split(":") for ln in texts["passwd"].splitlines()
+                  if ln.split(":")[0] == user and len(ln.split(":")) >= 4), None)
+    if entry is None or not entry[2].isdigit() or not entry[3].isdigit():
+        return None
+    uid, gid = int(entry[2]), int(entry[3])
+    by_name = {v: k for k, v in col.groups.items()}
+    if group:
+        gid = by_name.get(group, gid)
+    groups = {gid}
+    for ln in texts.get("group", "").splitlines():
+        parts = ln.split(":")
+        if len(parts) >= 4 and parts[2].isdigit() and user in parts[3].split(","):
+            groups.add(int(parts[2]))
+    return Creds(uid, gid, frozenset(groups), user, col.groups.get(gid),
+                 frozenset(col.groups[g] for g in groups if g in col.groups))
+
+
+def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
+    """One row per socket: what the config says, what the files show, what the model predicts
+    for the running worker, what the probe saw, and whether the two agree."""
+    creds = worker_creds(col)
+    rows = []
+    for use in col.sockets:
+        node = col.nodes.get(use.path)
+        shown = "(missing)" if node is None or node.type == "missing" else \
+            f"{node.owner}:{node.group} {node.mode:04o}" if node.mode is not None else "?"
+        row = {"path": use.path, "directive": use.directive, "where": use.where, "shown": shown,
+               "verdict": "unknown", "predicted_errno": None, "probe": None, "probe_errno": None,
+               "agree": None, "world_writable": bool(node and node.type == "socket" and node.mode is not None
+                                                     and node.mode & 0o002)}
+        if creds is not None:
+            nodes = {p: node_from_record(n, col.acls.get(p)) for p, n in col.nodes.items()}
+            d = decide(creds, components_for(use.path, nodes))
+            row["verdict"] = "allowed" if d.allowed else ("unknown" if d.allowed is None else f"denied ({d.reason})")
+            row["predicted_errno"] = 0 if d.allowed else d.errno
+        result = probes.get(use.path)
+        if result is not None:
+            row["probe"] = result.text()
+            row["probe_errno"] = result.errno
+            if result.errno is not None and row["predicted_errno"] is not None and row["verdict"] != "unknown":
+                # DAC allowing says nothing of the listener: ECONNREFUSED/EAGAIN come after it
+                dac_ok_probe = result.errno in (0, 111, 11)
+                row["agree"] = (row["predicted_errno"] == 0) == dac_ok_probe or row["predicted_errno"] == result.errno
+        rows.append(row)
+    return rows
+
+
+def disagreements(rows: list[dict]) -> list[str]:
+    out = []
+    for r in rows:
+        if r["agree"] is False:
+            out.append(f"{r['path']}: the permission model predicts {r['verdict']} but the probe got "
+                       f"{r['probe']}; look at MAC (SELinux/AppArmor denials) or mount namespaces "
+                       f"(PrivateTmp=, containers)")
+    return out
+
+
+def run_probes(col: Collection) -> tuple[dict[str, ProbeResult], list[str]]:
+    if col.root is not None:
+        return {}, ["probe skipped: --root reads a tree, there is no process to probe as"]
+    if os.geteuid() != 0:
+        return {u.path: ProbeResult(u.path, None, "not root") for u in col.sockets}, \
+            ["probe skipped: not root"]
+    if col.worker is None:
+        return {u.path: ProbeResult(u.path, None, "no nginx worker running") for u in col.sockets}, \
+            ["probe skipped: no nginx worker process to take credentials from"]
+    w = col.worker
+    return {u.path: probe(u.path, w.uid, w.gid, w.groups) for u in col.sockets}, []
+
+
+def analyse(col: Collection):
+    """The engine's report, or None when the analysis is not available in this build."""
+    try:
+        import sockdoctor.analysis  # noqa: F401
+    except ImportError:
+        return None
+    from sockdoctor import engine
+
+    return engine.diagnose(col.inputs, extra_records=col.records)
+
+
+def table(rows: list[dict], markdown: bool = False) -> str:
+    head = ["directive", "socket", "owner:group mode", "worker verdict", "probe"]
+    body = [[r["directive"], r["path"], r["shown"], r["verdict"], r["probe"] or "-"] for r in rows]
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(lines + ["| " + " | ".join(c.replace("|", "\\|") for c in b) + " |" for b in body]) + "\n"
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*line).rstrip() for line in [head, *body]) + "\n"
+
+
+def render(fmt: str, rows: list[dict], report, warnings: list[str], notes: list[str]) -> str:
+    if fmt == "json":
+        out = report.to_json() if report is not None else {"schema_version": 1, "inputs": [], "sockets": [],
+                                                            "findings": [], "fixes": [], "warnings": []}
+        out["warnings"] = list(out.get("warnings", [])) + warnings
+        out["check"] = {"sockets": rows, "disagreements": notes, "analysis": report is not None}
+        return json.dumps(out, indent=1) + "\n"
+    md = fmt == "markdown"
+    parts = [("## Sockets\n\n" if md else "Sockets\n") + table(rows, md)]
+    if not rows:
+        parts.append("no upstream Unix sockets found in the nginx configuration\n")
+    for n in notes:
+        parts.append(("- " if md else "! ") + n + "\n")
+    if report is None:
+        parts.append("analysis not available in this build: showing the collected facts and the probe only\n")
+    else:
+        for f in report.findings:
+            parts.append(f"{'- ' if md else ''}[{f.severity}] {f.cause}: {f.summary}\n")
+        for fix in report.fixes:
+            parts.append(f"{'- ' if md else '  '}fix {fix.finding}#{fix.rank}: {fix.title}\n")
+            for c in fix.commands:
+                parts.append(f"      {c}\n")
+    for w in warnings + (list(report.warnings) if report is not None else []):
+        parts.append(f"{'- ' if md else ''}warning: {w}\n")
+    return "\n".join(parts) if md else "".join(parts)
+
+
+def exit_status(rows: list[dict], report) -> int:
+    if report is not None and report.findings:
+        return 1
+    for r in rows:
+        if r["world_writable"] or r["verdict"].startswith("denied") or r["agree"] is False:
+            return 1
+        if r["probe_errno"] not in (None, 0):
+            return 1
+    return 0
+
+
+def run(args) -> int:
+    if args.format not in FORMATS:
+        raise UsageError(f"--format: {args.format!r} is not one of {', '.join(FORMATS)}")
+    if args.root and not os.path.isdir(args.root):
+        raise UsageError(f"--root {args.root}: not a directory")
+    col = collect(root=os.path.abspath(args.root) if args.root else None, conf=args.nginx_conf, socket=args.socket)
+    probes, probe_notes = ({}, ["probe skipped: --no-probe"]) if args.no_probe else run_probes(col)
+    rows = socket_rows(col, probes)
+    notes = disagreements(rows)
+    report = analyse(col)
+    text = render(args.format, rows, report, col.warnings + probe_notes, notes)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise UsageError(f"--output {args.output}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(text)
+    return exit_status(rows, report)

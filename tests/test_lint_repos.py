@@ -1,0 +1,60 @@
+"""Realistic repository fixtures (tests/data/repos/<name>/{bad,clean}): each bad tree has known
+findings at known lines (expected.yaml), its clean variant has none. Needs the analysis."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from lint_helpers import need_analysis
+from sockdoctor.lint import find_config, lint_paths, load_config
+from sockdoctor.render import sarif
+
+REPOS = Path(__file__).parent / "data" / "repos"
+NAMES = sorted(p.name for p in REPOS.iterdir() if (p / "expected.yaml").is_file())
+
+
+def _lint(tree: Path):
+    return lint_paths([tree], load_config(find_config(tree)), all_files=True, root=tree)
+
+
+def test_fixtures_are_all_there():
+    assert NAMES == ["compose", "django", "k8s", "php", "uwsgi"]
+    for name in NAMES:
+        assert (REPOS / name / "bad").is_dir() and (REPOS / name / "clean").is_dir()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_walker_finds_the_config_files(name):
+    from sockdoctor.lint import lint_texts  # noqa: F401  (import check only)
+    from sockdoctor.lint import walker
+
+    tree = REPOS / name / "bad"
+    files = [lf for lf in walker.walk([tree], root=tree, all_files=True) if walker.classify(lf.name, walker.read_text(lf))]
+    expected = {at.split(":")[0] for item in yaml.safe_load((REPOS / name / "expected.yaml").read_text())["bad"]
+                for at in item["at"]}
+    assert expected <= {lf.name for lf in files}
+    assert not any(lf.name.endswith((".php", ".txt", "manage.py", "wsgi.py")) for lf in files)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_tree_has_the_known_findings_at_known_lines(name):
+    need_analysis()
+    result = _lint(REPOS / name / "bad")
+    got = {(f.cause, f"{result.locations[f.id].input}:{result.locations[f.id].line}")
+           for f in result.report.findings if f.id in result.locations}
+    for item in yaml.safe_load((REPOS / name / "expected.yaml").read_text())["bad"]:
+        assert any((item["cause"], at) in got for at in item["at"]), (item, sorted(got))
+    assert result.exit_status() == 1
+    jsonschema.validate(sarif.render(result), json.loads(Path("/work/shared/schemas/sarif-2.1.0.json").read_text()))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_clean_tree_has_no_findings(name):
+    need_analysis()
+    result = _lint(REPOS / name / "clean")
+    assert [(f.cause, f.summary) for f in result.report.findings] == []
+    assert result.exit_status() == 0

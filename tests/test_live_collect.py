@@ -1,0 +1,225 @@
+"""Collection and probe pieces of `sockdoctor check`, on real files and sockets (no services)."""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from sockdoctor.evidence.records import AclRecord, FileNode
+from sockdoctor.live import collect as C
+from sockdoctor.live.probe import ProbeResult, probe
+
+ROOT = os.geteuid() == 0
+
+
+def _listen(path: str, backlog: int = 5) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(backlog)
+    return s
+
+
+def test_nginx_args_from_master_title():
+    words = "/usr/sbin/nginx -p /srv/x -c /srv/x/nginx.conf -g pid /srv/x/nginx.pid;".split()
+    assert C.nginx_args(words[1:]) == {"-p": "/srv/x", "-c": "/srv/x/nginx.conf", "-g": "pid /srv/x/nginx.pid;"}
+
+
+def test_id_names_first_entry_wins():
+    text = "root:x:0:0::/root:/bin/sh\n# comment\nalias:x:0:0::/:/bin/sh\nnginx:x:101:101::/:/bin/false\n"
+    assert C.id_names(text) == {0: "root", 101: "nginx"}
+
+
+def test_parse_status_of_this_process():
+    text = open("/proc/self/status").read()
+    st = C.parse_status(text, os.getpid(), "live:/proc/self/status")
+    assert st.uids[0] == os.getuid() and st.gids[0] == os.getgid()
+    assert set(st.groups or ()) == set(os.getgroups())
+    assert st.source.text == "Uid:" and text.splitlines()[st.source.line - 1].startswith("Uid:")
+
+
+def test_proc_net_unix_lists_a_real_listener_and_not_a_bound_one(tmp_path):
+    listening = _listen(str(tmp_path / "l.sock"))
+    bound = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    bound.bind(str(tmp_path / "b.sock"))
+    try:
+        found = {r.path: r for r in C.parse_proc_net_unix(open("/proc/net/unix").read())}
+    finally:
+        listening.close()
+        bound.close()
+    assert found[str(tmp_path / "l.sock")].socket_type == "stream"
+    assert str(tmp_path / "b.sock") not in found
+
+
+@pytest.mark.skipif(not shutil.which("setfacl"), reason="setfacl not installed (acl package)")
+def test_acl_xattr_decodes_like_getfacl(tmp_path):
+    f = tmp_path / "s"
+    f.write_text("")
+    subprocess.run(["setfacl", "-m", "u:0:rw,g:0:r,m:rw", str(f)], check=True)
+    col = C.Collection(users={0: "root"}, groups={0: "root"})
+    node = C.lstat_node(col, str(f), 1)
+    assert node.has_acl
+    acl = col.acls[str(f)]
+    got = {(e.tag, e.qualifier, e.perms) for e in acl.entries}
+    shown = subprocess.run(["getfacl", "-cn", "--omit-header", str(f)], capture_output=True, text=True).stdout
+    want = set()
+    for line in shown.split():
+        tag, qual, perms = line.split(":")
+        want.add((tag, {"0": "root"}.get(qual, qual), perms))
+    assert got == want
+    assert ("user", "root", "rw-") in got and ("mask", "", "rw-") in got
+
+
+def test_decode_acl_rejects_garbage():
+    assert C.decode_acl(b"\x01\x00\x00\x00", {}, {}) is None
+    assert C.decode_acl(b"\x02\x00\x00\x00\x40\x00\x07\x00\x00\x00\x00\x00", {}, {}) is None
+
+
+def _tree(tmp_path, sock_mode=0o660):
+    root = tmp_path / "image"
+    (root / "etc/nginx/conf.d").mkdir(parents=True)
+    (root / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\nweb:x:4242:4242::/:/bin/false\n")
+    (root / "etc/group").write_text("root:x:0:\nweb:x:4242:\n")
+    (root / "etc/nginx/nginx.conf").write_text("user web;\nevents {}\nhttp { include conf.d/*.conf; }\n")
+    (root / "etc/nginx/conf.d/app.conf").write_text(
+        "server {\n    listen 80;\n    location / { proxy_pass http://unix:/run/app/app.sock:; }\n}\n")
+    (root / "run/app").mkdir(parents=True)
+    os.chmod(root / "run/app", 0o750)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(root / "run/app/app.sock"))
+    s.close()
+    os.chmod(root / "run/app/app.sock", sock_mode)
+    if ROOT:
+        os.chown(root / "run/app/app.sock", 4242, 4242)
+    return root
+
+
+def test_root_tree_collection(tmp_path):
+    root = _tree(tmp_path)
+    col = C.collect(root=str(root))
+    assert [(s.path, s.directive, s.where) for s in col.sockets] == \
+        [("/run/app/app.sock", "proxy_pass", "/etc/nginx/conf.d/app.conf:3")]
+    names = [n for n, _ in col.inputs]
+    assert any(n.endswith("/etc/passwd") for n in names) and any(n.startswith("nginx config") for n in names)
+    nodes = {r.path: r for r in col.records if isinstance(r, FileNode)}
+    assert list(nodes) == ["/", "/run", "/run/app", "/run/app/app.sock"]
+    assert nodes["/run/app"].type == "dir" and nodes["/run/app"].mode == 0o750
+    assert nodes["/run/app/app.sock"].type == "socket" and nodes["/run/app/app.sock"].mode == 0o660
+    assert all(r.source.input == "live:lstat" for r in nodes.values())
+    if ROOT:
+        assert (nodes["/run/app/app.sock"].owner, nodes["/run/app/app.sock"].group) == ("web", "web")
+    assert col.master_pid is None and col.worker is None
+    assert any("error log" in w for w in col.warnings)  # missing log noted, not fatal
+
+
+def test_root_tree_missing_config_is_a_warning(tmp_path):
+    (tmp_path / "etc").mkdir()
+    col = C.collect(root=str(tmp_path))
+    assert col.sockets == []
+    assert any("/etc/passwd" in w for w in col.warnings)
+    assert any("nginx config /etc/nginx/nginx.conf" in w for w in col.warnings)
+
+
+def test_walk_follows_symlinks(tmp_path):
+    (tmp_path / "real").mkdir()
+    os.symlink("real", tmp_path / "link")
+    col = C.Collection()
+    paths = C.walk_paths(str(tmp_path / "link" / "x.sock"), col)
+    assert paths[-3:] == [str(tmp_path / "link"), str(tmp_path / "real"), str(tmp_path / "real" / "x.sock")]
+    assert col.nodes[str(tmp_path / "link")].link_target == "real"
+    assert col.nodes[str(tmp_path / "real" / "x.sock")].type == "missing"
+
+
+def test_check_cli_on_root_tree(tmp_path):
+    root = _tree(tmp_path)
+    p = subprocess.run([sys.executable, "-m", "sockdoctor", "check", "--root", str(root)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode in (0, 1), p.stderr
+    head = p.stdout.splitlines()
+    assert head[1].split()[:2] == ["directive", "socket"]
+    assert head[2].split()[:3] == ["proxy_pass", "/run/app/app.sock", ("web:web" if ROOT else head[2].split()[2])]
+    assert "probe skipped: --root" in p.stdout
+
+
+def test_check_cli_usage_errors(tmp_path):
+    for argv in (["--format", "yaml"], ["--root", str(tmp_path / "nope")]):
+        p = subprocess.run([sys.executable, "-m", "sockdoctor", "check", *argv], capture_output=True, text=True)
+        assert p.returncode == 2 and p.stderr.startswith("sockdoctor: ") and "Traceback" not in p.stderr
+
+
+# --- the probe -------------------------------------------------------------------------------
+
+def test_probe_without_root_is_skipped(monkeypatch, tmp_path):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    r = probe(str(tmp_path / "x.sock"), 1000, 1000, ())
+    assert r == ProbeResult(str(tmp_path / "x.sock"), None, "not root") and r.text() == "skipped: not root"
+
+
+needs_root = pytest.mark.skipif(not ROOT, reason="the probe needs root")
+NOBODY = 65534
+
+
+@pytest.fixture
+def open_dir():
+    """A directory under /tmp that any user can search (pytest's tmp_path parents are 0700)."""
+    import tempfile
+    from pathlib import Path
+
+    d = Path(tempfile.mkdtemp(prefix="sd-probe-"))
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@needs_root
+def test_probe_errnos_of_real_sockets(open_dir):
+    tmp_path = open_dir
+    live = str(tmp_path / "live.sock")
+    srv = _listen(live)
+    try:
+        os.chmod(live, 0o666)
+        assert probe(live, NOBODY, NOBODY, ()).errno == 0
+        os.chmod(live, 0o660)
+        assert probe(live, NOBODY, NOBODY, ()).errno == errno.EACCES
+        os.chown(live, 0, 4343)
+        assert probe(live, NOBODY, NOBODY, (4343,)).errno == 0  # supplementary group really set
+        assert probe(live, NOBODY, 4343, ()).errno == 0  # primary group really set
+    finally:
+        srv.close()
+    assert probe(live, NOBODY, NOBODY, (4343,)).errno == errno.ECONNREFUSED  # stale file, no listener
+    assert probe(str(tmp_path / "none.sock"), NOBODY, NOBODY, ()).errno == errno.ENOENT
+    os.chmod(tmp_path, 0o700)
+    assert probe(live, NOBODY, NOBODY, (4343,)).errno == errno.EACCES  # no search on the directory
+
+
+@needs_root
+def test_probe_full_backlog_is_eagain_and_sends_nothing(open_dir):
+    tmp_path = open_dir
+    path = str(tmp_path / "b.sock")
+    srv = _listen(path, backlog=0)
+    os.chmod(path, 0o666)
+    fillers = []
+    try:
+        result = None
+        for _ in range(4):
+            result = probe(path, NOBODY, NOBODY, ())
+            if result.errno == errno.EAGAIN:
+                break
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
+            c.connect_ex(path)
+            fillers.append(c)
+        assert result is not None and result.errno == errno.EAGAIN
+        srv.setblocking(False)
+        conn, _ = srv.accept()  # the first probe's connection: closed without sending a byte
+        conn.setblocking(False)
+        assert conn.recv(1) == b""
+        conn.close()
+    finally:
+        for c in fillers:
+            c.close()
+        srv.close()
