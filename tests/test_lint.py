@@ -185,3 +185,20 @@ def test_clean_tree_exits_zero(tmp_path, capsys, monkeypatch, no_analysis):
     _tree(tmp_path, {"README.md": "# nothing to lint\n"})
     code, out, _ = _run(["."], capsys)
     assert code == 0 and "0 file(s) checked, 0 finding(s)" in out
+
+
+def test_template_unknowns_are_not_findings():
+    from lint_helpers import need_analysis
+
+    need_analysis()
+    pool = POOL.replace("listen.mode = 0666", "listen.mode = {{ php_socket_mode }}")
+    nginx = NGINX.replace("user www-data;", "user {{ nginx_user }};").replace("/run/app.sock", "/run/php/shop.sock")
+    files = [("roles/php/templates/shop.conf.j2", walker.untemplate(pool)),
+             ("roles/nginx/templates/nginx.conf.j2", walker.untemplate(nginx))]
+    result = lint_texts(files, LintConfig(distro="debian"))
+    assert [(f.cause, f.summary) for f in result.report.findings] == []
+    # the same files with the values filled in badly are reported
+    bad = [(n.removesuffix(".j2"), t.replace(walker.UNKNOWN, v))
+           for (n, t), v in zip(files, ["0666", "www-data"])]
+    result = lint_texts(bad, LintConfig(distro="debian"))
+    assert "world_writable_socket" in {f.cause for f in result.report.findings}

@@ -120,3 +120,23 @@ def test_microsoft_sarif_validator_catches_a_broken_log(multitool, tmp_path):
     path = tmp_path / "broken.sarif"
     path.write_text(json.dumps(log))
     assert any(r.get("level") == "error" for r in _validate(multitool, path, tmp_path))
+
+
+def test_real_lint_sarif_fix_applies_and_validates(multitool, tmp_path):
+    from lint_helpers import need_analysis
+    from sockdoctor.lint import lint_paths
+
+    need_analysis()
+    tree = Path(__file__).parent / "data" / "repos" / "django" / "bad"
+    log = sarif.render(lint_paths([tree], all_files=True, root=tree))
+    jsonschema.validate(log, _schema())
+    [res] = [r for r in log["runs"][0]["results"] if r["ruleId"] == "socket_path_mismatch"]
+    [change] = res["fixes"][0]["artifactChanges"]
+    lines = (tree / change["artifactLocation"]["uri"]).read_text().split("\n")
+    for rep in reversed(change["replacements"]):
+        r = rep["deletedRegion"]
+        lines[r["startLine"] - 1:r["endLine"] - 1] = rep.get("insertedContent", {}).get("text", "").split("\n")[:-1]
+    assert "server unix:/run/gunicorn/site.sock fail_timeout=0;" in "\n".join(lines)
+    path = tmp_path / "django.sarif"
+    path.write_text(json.dumps(log))
+    assert _validate(multitool, path, tmp_path) == []

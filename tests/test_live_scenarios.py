@@ -287,8 +287,9 @@ def test_root_tree_matches_live(tmp_path):
         dest = tree / str(sc.dir).lstrip("/")
         (dest / "run").mkdir(parents=True)
         shutil.copy(sc.nginx_conf, dest / "nginx.conf")
-        for d in (tree / "tmp", dest):
-            shutil.copystat(sc.dir if d == dest else "/tmp", d)
+        parent = tree / str(sc.dir.parent).lstrip("/")
+        shutil.copystat(sc.dir.parent, parent)
+        shutil.copystat(sc.dir, dest)
         st = os.stat(sock)
         import socket as socket_mod
         s = socket_mod.socket(socket_mod.AF_UNIX)

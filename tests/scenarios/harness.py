@@ -24,6 +24,7 @@ import uuid
 from pathlib import Path
 
 VENV_BIN = Path(sys.executable).parent
+BASE = "/run" if os.access("/run", os.W_OK) else None
 APP = '''\
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -60,7 +61,8 @@ class Scenario:
     def __init__(self, name: str):
         self.name = name
         self.tag = uuid.uuid4().hex[:6]
-        self.dir = Path(tempfile.mkdtemp(prefix=f"sd-{name}-"))
+        # not under /tmp: a socket in a world-writable sticky dir is a finding of its own
+        self.dir = Path(tempfile.mkdtemp(prefix=f"sd-{name}-", dir=BASE))
         os.chmod(self.dir, 0o755)
         self.port = free_port()
         self.users: list[str] = []
@@ -91,7 +93,7 @@ class Scenario:
             s.close()
         for user in self.users:
             subprocess.run(["userdel", user], capture_output=True)
-        for group in self.groups:
+        for group in self.groups + [u for u in self.users if _group_exists(u)]:
             subprocess.run(["groupdel", group], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -153,6 +155,7 @@ class Scenario:
         """uWSGI with no chmod-socket: the socket keeps the umask's mode (0755 under umask 022)."""
         sock = self.dir / sock_rel
         sock.parent.mkdir(parents=True, exist_ok=True)
+        shutil.chown(sock.parent, user, group)  # uWSGI drops privileges before it binds
         (self.dir / "app.py").write_text(APP)
         os.chmod(self.dir / "app.py", 0o644)
         ini = self.dir / "uwsgi.ini"
@@ -310,6 +313,11 @@ http {{
         if p.returncode not in (0, 1):
             raise AssertionError(f"check exited {p.returncode}: {p.stderr}")
         return p.returncode, json.loads(p.stdout)
+
+
+def _group_exists(name: str) -> bool:
+    with open("/etc/group") as f:
+        return any(line.split(":", 1)[0] == name for line in f)
 
 
 def _children(pid: int | None) -> list[int]:

@@ -233,7 +233,8 @@ def move_to_run(host, finding, *, reason: str):
     cmds: list[str] = []
     if p is not None and p.component == "php-fpm":
         new_dir = "/run/php-fpm" if "php-fpm.d" in (p.config.path or "") else "/run/php"
-        new_path = f"{new_dir}/{posixpath.basename(info.path)}"
+        pool = next((st.section for st in p.config.settings if st.section and st.section != "global"), None)
+        new_path = f"{new_dir}/{pool}.sock" if pool else f"{new_dir}/{posixpath.basename(info.path)}"
         d = _cfg_diff(p, {"listen": new_path, "listen.owner": F.worker_user(host), "listen.group": wg, "listen.mode": "0660"}) \
             if not p.config.get("listen.acl_users") else _cfg_diff(p, {"listen": new_path})
         if d:

@@ -12,8 +12,10 @@ Texts a reader already understands (``nginx -T``, /etc/passwd, /etc/group, ``ss 
 """
 from __future__ import annotations
 
+import glob
 import os
 import posixpath
+import re
 import shutil
 import stat
 import struct
@@ -283,11 +285,38 @@ def collect_processes(col: Collection, master: int | None) -> None:
 
 
 APP_SERVERS = ("gunicorn", "uwsgi", "php-fpm", "puma", "unicorn")
+MAX_APP_CONFIGS = 50
+_FPM_INCLUDE = re.compile(r"^\s*include\s*=\s*(\S+)", re.M)
+
+
+def app_config_files(argv: list[str]) -> list[str]:
+    """Config files an app server was started with: PHP-FPM's master title
+    ``php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)`` and its ``include=`` pool files,
+    uWSGI's ``--ini FILE`` / ``FILE.ini``, gunicorn's ``-c FILE``."""
+    out: list[str] = []
+    title = " ".join(argv)
+    m = re.match(r"php-fpm[\d.]*: master process \((/[^)]+)\)", title)
+    if m:
+        out.append(m.group(1))
+        text = _read(m.group(1), 1024 * 1024) or ""
+        base = posixpath.dirname(m.group(1))
+        for pattern in _FPM_INCLUDE.findall(text):
+            pattern = pattern if pattern.startswith("/") else posixpath.join(base, pattern)
+            out.extend(sorted(glob.glob(pattern))[:MAX_APP_CONFIGS])
+        return out
+    words = title.split() if len(argv) == 1 else argv
+    for i, w in enumerate(words):
+        if w in ("--ini", "-c", "--config") and i + 1 < len(words) and words[i + 1].startswith("/"):
+            out.append(words[i + 1])
+        elif w.endswith(".ini") and w.startswith("/"):
+            out.append(w)
+    return out
 
 
 def collect_app_servers(col: Collection) -> None:
     """App-server processes as ``ps -eo user,pid,ppid,args`` text (the ps reader reads it)."""
-    rows = []
+    rows: list[str] = []
+    configs: list[str] = []
     for pid in _pids():
         argv = _cmdline(pid)
         if not argv:
@@ -299,6 +328,15 @@ def collect_app_servers(col: Collection) -> None:
         uid = next((ln.split()[2] for ln in st.splitlines() if ln.startswith("Uid:")), "?")
         user = col.users.get(int(uid), uid) if uid.isdigit() else uid
         rows.append(f"{user} {pid} {_ppid(pid) or 0} {cmd}")
+        for path in app_config_files(argv):
+            if path not in configs:
+                configs.append(path)
+    for path in configs[:MAX_APP_CONFIGS]:
+        text = _read(path, 1024 * 1024)
+        if text is None:
+            col.warnings.append(f"{path}: app server config not readable")
+        else:
+            col.inputs.append((path, text))
     if rows:
         col.inputs.append(("ps -eo user,pid,ppid,args", "USER PID PPID COMMAND\n" + "\n".join(rows) + "\n"))
 

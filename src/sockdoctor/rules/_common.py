@@ -111,3 +111,12 @@ def socket_group_bits(info: model.SocketInfo) -> int | None:
 
 def basename(p: str) -> str:
     return posixpath.basename(p)
+
+
+def socket_ok(d: access.Decision | None) -> bool:
+    """The socket step passes (directories may still be unknown)."""
+    if d is None:
+        return False
+    if d.allowed is True:
+        return True
+    return d.allowed is None and bool(d.trace) and d.trace[-1].needed == "w" and d.trace[-1].verdict == "ok"

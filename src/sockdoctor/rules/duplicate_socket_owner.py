@@ -20,11 +20,14 @@ def check(host):
     for info in host.sockets.values():
         distinct = {}
         for p in info.producers:
-            key = getattr(p.config, "path", None) or p.config.source.input
             if p.component == "systemd":
                 continue
+            if hasattr(p.config, "options"):
+                key = tuple(o for o in p.config.options)
+            else:
+                key = getattr(p.config, "path", None)
             distinct.setdefault((p.component, key), p)
-        files = {k[1] for k in distinct}
+        files = {getattr(p.config, "path", None) or p.config.source.input for p in distinct.values()}
         if len(files) > 1:
             ps = list(distinct.values())
             out.append(C.make(globals(), info.path,

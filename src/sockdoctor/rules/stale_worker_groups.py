@@ -23,7 +23,7 @@ def check(host):
     for info in host.sockets.values():
         now = C.decision(host, info, w.creds)
         fresh = C.decision(host, info, w.db_creds)
-        if now and fresh and now.allowed is False and now.errno == 13 and fresh.allowed is True and C.failing_13(host, info):
+        if now and fresh and now.allowed is False and now.errno == 13 and C.socket_ok(fresh) and C.failing_13(host, info):
             extra = [f.source for f in host.fact("usermod_group_add")]
             out.append(C.make(globals(), info.path,
                               f"The group database gives {w.user} access to {info.path}, but the running nginx workers "

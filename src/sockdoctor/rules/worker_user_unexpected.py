@@ -31,7 +31,7 @@ def check(host):
             if primary and primary[1] is not None and primary[1] != w.creds.gid:
                 alt = access.Creds(uid=w.creds.uid, gid=primary[1], groups=(w.creds.groups or frozenset()) | {primary[1]},
                                    user=user, group=primary[0], group_names=(w.creds.group_names or frozenset()) | {primary[0]})
-                if C.decision(host, info, alt) and C.decision(host, info, alt).allowed:
+                if C.socket_ok(C.decision(host, info, alt)):
                     reason = (f"`user {user};` names no group, so nginx uses the group named {user} "
                               f"(gid {w.creds.gid}), not {user}'s primary group {primary[0]} ({primary[1]}), which the socket expects")
         if any(n.kind == "user_ignored" for n in host.notices):
