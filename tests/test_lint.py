@@ -202,3 +202,18 @@ def test_template_unknowns_are_not_findings():
            for (n, t), v in zip(files, ["0666", "www-data"])]
     result = lint_texts(bad, LintConfig(distro="debian"))
     assert "world_writable_socket" in {f.cause for f in result.report.findings}
+
+
+def test_walk_in_git_tree_where_everything_is_ignored(tmp_path):
+    _git(tmp_path, "init", "-q")
+    _tree(tmp_path, {".gitignore": "*.conf\n", "nginx.conf": NGINX})
+    assert walker.walk([tmp_path], root=tmp_path) == []
+
+
+def test_content_must_fit_the_name():
+    unit_in_python = 'UNIT = """[Service]\nUser=app\nExecStart=/usr/bin/gunicorn --bind unix:/run/a.sock a:app\n"""\n'
+    assert walker.classify("tests/test_units.py", unit_in_python) == []
+    assert [p.kind for p in walker.classify("deploy/app.service", UNIT)] == ["systemd_unit"]
+    assert walker.classify("deploy/app.yaml", NGINX) == []
+    assert [p.kind for p in walker.classify("deploy/sites-enabled/app", NGINX)] == ["nginx_config"]
+    assert walker.allowed_kinds("roles/x/templates/Dockerfile.j2") == {"dockerfile"}

@@ -46,8 +46,10 @@ def test_bad_tree_has_the_known_findings_at_known_lines(name):
     result = _lint(REPOS / name / "bad")
     got = {(f.cause, f"{result.locations[f.id].input}:{result.locations[f.id].line}")
            for f in result.report.findings if f.id in result.locations}
-    for item in yaml.safe_load((REPOS / name / "expected.yaml").read_text())["bad"]:
+    expected = yaml.safe_load((REPOS / name / "expected.yaml").read_text())["bad"]
+    for item in expected:
         assert any((item["cause"], at) in got for at in item["at"]), (item, sorted(got))
+    assert {f.cause for f in result.report.findings} == {item["cause"] for item in expected}
     assert result.exit_status() == 1
     jsonschema.validate(sarif.render(result), json.loads(Path("/work/shared/schemas/sarif-2.1.0.json").read_text()))
 

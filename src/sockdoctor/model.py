@@ -418,6 +418,9 @@ def components(host: Host, path: str) -> list[access.Node]:
     for sysdir, mode in STANDARD_DIRS.items():
         if sysdir not in known and (path.startswith(sysdir.rstrip("/") + "/")):
             known[sysdir] = access.Node(sysdir, "dir", mode, "root", "root", uid=0, gid=0, has_acl=False)
+            note = f"{sysdir} taken as root:root {oct(mode)[2:].zfill(4)} (the standard mode; not shown)"
+            if note not in host.assumptions:
+                host.assumptions.append(note)
     return access.components_for(path, known)
 
 

@@ -261,11 +261,17 @@ http {{
                 "-g", f"pid {self.nginx_pid_file};", *extra]
 
     def _nginx_worker_ready(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+        """A worker has forked and dropped root (the port alone answers before that: the master
+        holds the listening socket)."""
+        for pid in _children(self.nginx_master()):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            uid = next((ln.split()[1] for ln in status.splitlines() if ln.startswith("Uid:")), "0")
+            if uid != "0":
                 return True
-        except OSError:
-            return False
+        return False
 
     def nginx_master(self) -> int | None:
         try:
@@ -277,8 +283,8 @@ http {{
         master = self.nginx_master()
         old = set(_children(master))
         subprocess.run(self._nginx_argv("-s", "reload"), check=True, capture_output=True, timeout=15)
-        wait_for(lambda: (set(_children(master)) - old) and not (set(_children(master)) & old),
-                 what="new nginx workers")
+        wait_for(lambda: (set(_children(master)) - old) and not (set(_children(master)) & old)
+                 and self._nginx_worker_ready(), what="new nginx workers")
 
     def stop_nginx(self) -> None:
         master = self.nginx_master()

@@ -228,6 +228,7 @@ async function diagnose() {
     const n = value.report ? (value.report.findings || []).length : 0;
     status(value.report ? `Diagnosed in ${Math.round(shown - t0)} ms: ${n} finding${n === 1 ? "" : "s"}.` : "Pieces read; no diagnosis available.");
     document.body.dataset.state = "diagnosed";
+    document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
   } catch (err) {
     status(`The engine failed: ${err.message}`);
   }

@@ -5,6 +5,7 @@ policy forbids (sockdoctor.policy), which is a safety net: planners never build 
 """
 from __future__ import annotations
 
+import json
 import posixpath
 import shlex
 
@@ -60,9 +61,9 @@ def verify_socket(host, path: str) -> list[str]:
         f"sudo -u {q(u)} test -w {q(path)} && echo ok",
         f"namei -l {q(path)}",
         f"setpriv --reuid={q(u)} --regid={q(g)} --init-groups python3 -c "
-        + q(f"import socket; socket.socket(socket.AF_UNIX).connect({path!r}); print('connect ok')"),
+        + q(f"import socket; socket.socket(socket.AF_UNIX).connect({json.dumps(path)}); print(\"connect ok\")"),
         f"curl -sS --unix-socket {q(path)} http://localhost/ -o /dev/null -w '%{{http_code}}\\n'",
-        f"sudo -u nobody python3 -c " + q(f"import socket; socket.socket(socket.AF_UNIX).connect({path!r})")
+        f"sudo -u nobody python3 -c " + q(f"import socket; socket.socket(socket.AF_UNIX).connect({json.dumps(path)})")
         + "  # must fail with Permission denied",
     ]
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sockdoctor.engine import Evidence, read_piece
+from sockdoctor.evidence.records import Source
 from sockdoctor.lint import suppress, walker
 from sockdoctor.lint.catalog import rule_info, rule_modules
 from sockdoctor.lint.config import LintConfig
@@ -174,8 +175,6 @@ def _apply_suppressions(result: LintResult, known: set[str] | None) -> None:
             cause, summary = suppress.UNUSED, f"suppression of {', '.join(s.causes)} matches no finding"
         else:
             continue
-        from sockdoctor.evidence.records import Source
-
         fid = f"L{n + 1}"
         result.report.findings.append(Finding(cause, rule_info(cause)["severity"], 1.0, None, summary,
                                               [Source(s.input, s.line, s.column, s.text)], id=fid, failure=False))

@@ -27,7 +27,7 @@ LINT_KINDS = frozenset({
 MAX_BYTES = 2_000_000
 _CONFIG_SUFFIXES = {
     ".conf", ".cfg", ".ini", ".service", ".socket", ".timer", ".path", ".mount", ".target", ".yml", ".yaml",
-    ".py", ".rb", ".toml", ".nginx", ".site", ".vhost", ".dockerfile", ".containerfile",
+    ".py", ".rb", ".nginx", ".site", ".vhost", ".dockerfile", ".containerfile",
 }
 _CONFIG_NAMES = {"dockerfile", "containerfile", "procfile", "nginx", "default", "www", "fastcgi_params",
                  "uwsgi_params", "gunicorn.conf.py", "puma.rb", "unicorn.rb"}
@@ -64,13 +64,34 @@ def name_is_candidate(rel: str) -> bool:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     base = PurePosixPath(name)
-    if name in _CONFIG_NAMES or name.startswith(("dockerfile", "containerfile", "docker-compose", "compose")):
+    if name in _CONFIG_NAMES or name.startswith(("dockerfile", "containerfile")):
         return True
     if base.suffix in _CONFIG_SUFFIXES or name.endswith(".conf.py"):
         return True
     if not base.suffix and any(part in _CONFIG_DIRS for part in p.parts[:-1]):
         return True
     return base.suffix.startswith(".conf")  # nginx.conf.default, www.conf.dpkg-dist
+
+
+_KINDS_BY_SUFFIX = {
+    ".py": {"gunicorn"}, ".rb": {"puma"}, ".yml": {"compose", "k8s"}, ".yaml": {"compose", "k8s"},
+    ".ini": {"uwsgi", "supervisord", "php_fpm", "systemd_unit"},
+    **{sfx: {"systemd_unit"} for sfx in (".service", ".socket", ".timer", ".path", ".mount", ".target")},
+    ".dockerfile": {"dockerfile"}, ".containerfile": {"dockerfile"},
+}
+
+
+def allowed_kinds(name: str) -> frozenset[str]:
+    """The kinds a file of this name may hold: a `.py` file is a gunicorn config or nothing, a
+    `.yaml` file compose or Kubernetes, a Dockerfile a Dockerfile; `.conf` and bare names anything."""
+    base = PurePosixPath(name.lower()).name
+    for suffix in TEMPLATE_SUFFIXES:
+        base = base.removesuffix(suffix)
+    if base.startswith(("dockerfile", "containerfile")):
+        return frozenset({"dockerfile"})
+    if base == "procfile":
+        return frozenset({"gunicorn", "puma"})
+    return frozenset(_KINDS_BY_SUFFIX.get(PurePosixPath(base).suffix, LINT_KINDS))
 
 
 def _git_root(path: Path) -> Path | None:
@@ -129,7 +150,8 @@ def walk(paths: list[str | Path], *, all_files: bool = False, include=(), exclud
         if p.is_file():
             files, explicit = [p], True
         elif p.is_dir():
-            files = (None if all_files else _git_files(p)) or _plain_files(p)
+            tracked = None if all_files else _git_files(p)
+            files = _plain_files(p) if tracked is None else tracked
             explicit = False
         else:
             raise FileNotFoundError(str(given))
@@ -164,4 +186,5 @@ def classify(name: str, text: str) -> list:
     """The pieces of ``text`` the readers classify as a configuration kind (LINT_KINDS)."""
     from sockdoctor.evidence import split
 
-    return [piece for piece in split.split(name, text) if piece.kind in LINT_KINDS]
+    kinds = allowed_kinds(name)
+    return [piece for piece in split.split(name, text) if piece.kind in kinds]

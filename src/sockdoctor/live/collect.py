@@ -284,6 +284,23 @@ def collect_processes(col: Collection, master: int | None) -> None:
             col.worker = Worker(pid, st.uids[3], st.gids[3], tuple(st.groups or ()))
 
 
+def collect_id(col: Collection) -> None:
+    """`id USER` for the worker user: the groups a freshly started worker would get (NSS, as
+    initgroups() sees them), to compare with the running worker's /proc status."""
+    from sockdoctor.nginx import user_and_group
+
+    user = col.users.get(col.worker.uid) if col.worker else None
+    if user is None and col.config is not None:
+        user = user_and_group(col.config.user)[0]
+    if not user:
+        return
+    ran = _run(["id", "--", user], timeout=5)
+    if ran is None or ran[0] != 0:
+        col.warnings.append(f"id {user}: failed")
+        return
+    col.inputs.append((f"id {user}", ran[1]))
+
+
 APP_SERVERS = ("gunicorn", "uwsgi", "php-fpm", "puma", "unicorn")
 MAX_APP_CONFIGS = 50
 _FPM_INCLUDE = re.compile(r"^\s*include\s*=\s*(\S+)", re.M)
@@ -558,6 +575,7 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
                 master = int(text.strip())
         col.master_pid = master
         collect_processes(col, master)
+        collect_id(col)
         collect_app_servers(col)
         collect_listeners(col)
         collect_mac(col)

@@ -50,7 +50,9 @@ def failing_13(host: model.Host, info: model.SocketInfo) -> bool:
 
 
 def node_trace(d: access.Decision | None) -> list[str]:
-    return [s.text for s in d.trace] if d else []
+    if not d:
+        return []
+    return [s.text for s in d.trace] + [f"to settle what is not shown: {cmd}" for cmd in d.settle]
 
 
 def creds_line(host: model.Host) -> list[str]:
