@@ -159,6 +159,7 @@ def test_paste_seed_incident_shows_pieces_redaction_and_diagnosis(context, serve
         assert causes == [f["cause"] for f in expected["findings"]] and causes
         assert page.locator("#fixes .fix").count() == len(expected["fixes"]) >= 1
         assert page.locator("#diagnosis mark").count() >= 1  # evidence lines highlighted
+        assert "null" not in page.text_content("#diagnosis")
         # a second diagnosis on the same page (the 200 ms target is recorded, not asserted)
         before = _runs(page)
         page.click("#diagnose")

@@ -396,44 +396,54 @@ def _worker(ev, of, user_directive, processes, nginx_user, distro, assumptions) 
                   evidence=evidence, master_root=master_root, notes=notes, errors=errors)
 
 
+def _known_nodes(host: Host) -> dict[str, access.Node]:
+    """Every node the evidence shows, as access.Node, computed once per host."""
+    cached = host.__dict__.get("_known")
+    if cached is None:
+        acls = {_norm(a.path): a for a in host.ev.records if isinstance(a, R.AclRecord) and a.path}
+        cached = {p: access.node_from_record(n, acls.get(p)) for p, n in host.nodes.items()}
+        host.__dict__["_known"] = cached
+        host.__dict__["_acls"] = acls
+    return cached
+
+
 def components(host: Host, path: str) -> list[access.Node]:
     """The kernel's walk for ``path`` from what the evidence shows."""
+    base = _known_nodes(host)
+    acls = host.__dict__["_acls"]
     known: dict[str, access.Node] = {}
-    for p, n in host.nodes.items():
-        known[p] = access.node_from_record(n, _acl_for(host, p))
     info = host.sockets.get(path)
-    if info and info.node is not None and path not in known:
+    if info and info.node is not None and path not in base:
         n = info.node
         known[path] = access.node_from_record(R.FileNode(path, n.type, n.mode, n.owner, n.group, n.source, n.uid,
                                                          n.gid, n.has_acl, n.selinux_label, n.link_target,
-                                                         n.inode, n.tool), _acl_for(host, path))
+                                                         n.inode, n.tool), acls.get(path) or info.acl)
     # `ls -la DIR` without the DIR in the command: '.' is the socket's directory
     parent = posixpath.dirname(path)
-    if parent not in known and info and info.node is not None and not (info.node.path or "").startswith("/"):
+    if parent not in base and info and info.node is not None and not (info.node.path or "").startswith("/"):
         for n in host.ev.records:
             if isinstance(n, R.FileNode) and n.path is None and n.type == "dir" and n.source.input == info.node.source.input \
                     and n.source.text.rstrip().endswith(" ."):
                 known[parent] = access.node_from_record(R.FileNode(parent, n.type, n.mode, n.owner, n.group,
                                                                    n.source, n.uid, n.gid, n.has_acl))
-    for sysdir, mode in STANDARD_DIRS.items():
-        if sysdir not in known and (path.startswith(sysdir.rstrip("/") + "/")):
-            known[sysdir] = access.Node(sysdir, "dir", mode, "root", "root", uid=0, gid=0, has_acl=False)
-            note = f"{sysdir} taken as root:root {oct(mode)[2:].zfill(4)} (the standard mode; not shown)"
-            if note not in host.assumptions:
-                host.assumptions.append(note)
-    return access.components_for(path, known)
+    def lookup(p: str):
+        return known.get(p) or base.get(p) or _standard(host, p, path)
+    return access.components_for(path, lookup)
+
+
+def _standard(host: Host, p: str, target: str) -> access.Node | None:
+    mode = STANDARD_DIRS.get(p)
+    if mode is None or not target.startswith(p.rstrip("/") + "/"):
+        return None
+    note = f"{p} taken as root:root {oct(mode)[2:].zfill(4)} (the standard mode; not shown)"
+    if note not in host.assumptions:
+        host.assumptions.append(note)
+    return access.Node(p, "dir", mode, "root", "root", uid=0, gid=0, has_acl=False)
 
 
 # System directories whose mode is the same on every distro; assumed when the evidence omits them.
 STANDARD_DIRS = {"/": 0o755, "/run": 0o755, "/var": 0o755, "/var/run": 0o755, "/srv": 0o755,
                  "/home": 0o755, "/tmp": 0o1777, "/var/tmp": 0o1777, "/var/lib": 0o755, "/opt": 0o755}
-
-
-def _acl_for(host: Host, path: str):
-    for a in host.ev.records:
-        if isinstance(a, R.AclRecord) and a.path and _norm(a.path) == path:
-            return a
-    return None
 
 
 def listener_known(host: Host, info: SocketInfo) -> bool | None:

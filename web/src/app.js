@@ -148,7 +148,7 @@ function renderReport(result) {
     return;
   }
   const findings = report.findings || [];
-  diag.replaceChildren(findings.length ? "" : el("p", {}, "No failure or insecure configuration found in this evidence."),
+  diag.replaceChildren(...[findings.length ? null : el("p", {}, "No failure or insecure configuration found in this evidence."),
     ...findings.map((f) => el("article", { class: `finding ${f.severity}`, "data-cause": f.cause },
       el("h3", {}, el("code", {}, f.cause), ` — ${f.severity}`, f.socket ? el("span", {}, " on ", el("code", {}, f.socket)) : null),
       el("p", { class: "cause" }, f.summary),
@@ -156,7 +156,8 @@ function renderReport(result) {
         el("ol", { class: "trace" }, f.trace.map((t) => el("li", {}, t)))) : null,
       evidenceView(f, texts))),
     (report.warnings || []).length ? el("details", {}, el("summary", {}, `${report.warnings.length} warnings`),
-      el("ul", {}, report.warnings.map((w) => el("li", {}, typeof w === "string" ? w : JSON.stringify(w))))) : null);
+      el("ul", {}, report.warnings.map((w) => el("li", {}, typeof w === "string" ? w : JSON.stringify(w))))) : null]
+    .filter((node) => node != null));
 
   const fixes = (report.fixes || []).slice().sort((a, b) => a.rank - b.rank);
   $("fixes-section").hidden = !fixes.length;

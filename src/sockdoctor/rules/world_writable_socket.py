@@ -57,8 +57,6 @@ def producer_world_writable(p):
                 return ("chmod-socket", cfg.source, "chmod-socket without value means 666")
         return None
     if p.component in ("gunicorn", "puma", "unicorn"):
-        if _socket_activated(p):
-            return None
         umask = None
         if hasattr(cfg, "get"):
             s = cfg.get("umask") or cfg.get("bind.umask") or cfg.get("listen.umask")
@@ -74,10 +72,6 @@ def producer_world_writable(p):
         if u is not None and not u & 0o002:
             return ("umask", p.setting.source if p.setting else cfg.source, f"umask {umask} leaves the socket world-writable")
     return None
-
-
-def _socket_activated(p):
-    return False
 
 
 def check(host):
