@@ -39,7 +39,7 @@ def test_parse_status_of_this_process():
     st = C.parse_status(text, os.getpid(), "live:/proc/self/status")
     assert st.uids[0] == os.getuid() and st.gids[0] == os.getgid()
     assert set(st.groups or ()) == set(os.getgroups())
-    assert st.source.text == "Uid:" and text.splitlines()[st.source.line - 1].startswith("Uid:")
+    assert st.source.text.startswith("Uid: ") and text.splitlines()[st.source.line - 1].startswith("Uid:")
 
 
 def test_proc_net_unix_lists_a_real_listener_and_not_a_bound_one(tmp_path):
@@ -110,6 +110,7 @@ def test_root_tree_collection(tmp_path):
     assert nodes["/run/app"].type == "dir" and nodes["/run/app"].mode == 0o750
     assert nodes["/run/app/app.sock"].type == "socket" and nodes["/run/app/app.sock"].mode == 0o660
     assert all(r.source.input == "live:lstat" for r in nodes.values())
+    assert nodes["/run/app"].source.text.startswith("drwxr-x--- ") and nodes["/run/app"].source.text.endswith(" /run/app")
     if ROOT:
         assert (nodes["/run/app/app.sock"].owner, nodes["/run/app/app.sock"].group) == ("web", "web")
     assert col.master_pid is None and col.worker is None
@@ -223,3 +224,22 @@ def test_probe_full_backlog_is_eagain_and_sends_nothing(open_dir):
         for c in fillers:
             c.close()
         srv.close()
+
+
+@needs_root
+def test_probe_many_from_one_child(open_dir):
+    from sockdoctor.live.probe import probe_many
+
+    live = str(open_dir / "a.sock")
+    srv = _listen(live)
+    os.chmod(live, 0o666)
+    closed = str(open_dir / "c.sock")
+    _listen(closed).close()
+    os.chmod(closed, 0o666)
+    try:
+        got = probe_many([live, closed, str(open_dir / "none")], NOBODY, NOBODY, ())
+    finally:
+        srv.close()
+    assert [r.errno for r in got.values()] == [0, errno.ECONNREFUSED, errno.ENOENT]
+    bad = probe_many([live], NOBODY, NOBODY, (10 ** 9,) * 70000)  # setgroups refuses > NGROUPS_MAX
+    assert bad[live].skipped == "could not take the worker's credentials"

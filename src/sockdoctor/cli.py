@@ -17,6 +17,8 @@ class UsageError(Exception):
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser = argparse.ArgumentParser(prog="sockdoctor", description=__doc__)
     parser.add_argument("--version", action="version", version=f"sockdoctor {__version__}")
+    parser.add_argument("--limit", action="append", default=[], metavar="NAME=N",
+                        help="raise or lower a hostile-input limit (see sockdoctor/limits.py and SECURITY.md)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = {}
     for name in COMMANDS:
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _apply_limits(args.limit)
         return int(modules[args.command].run(args) or 0)
     except UsageError as exc:
         print(f"sockdoctor: {exc}", file=sys.stderr)
@@ -47,3 +50,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _apply_limits(specs: list[str]) -> None:
+    from sockdoctor import limits
+
+    for msg in limits.check_env():
+        print(f"sockdoctor: warning: {msg}", file=sys.stderr)
+    for spec in specs:
+        try:
+            limits.set_override(spec)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None

@@ -14,7 +14,7 @@ import sys
 from sockdoctor.access import Creds, components_for, decide, node_from_record
 from sockdoctor.cli import UsageError
 from sockdoctor.live.collect import Collection, collect
-from sockdoctor.live.probe import ProbeResult, probe
+from sockdoctor.live.probe import ProbeResult, probe_many
 
 FORMATS = ("text", "json", "markdown")
 
@@ -71,6 +71,7 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
     """One row per socket: what the config says, what the files show, what the model predicts
     for the running worker, what the probe saw, and whether the two agree."""
     creds = worker_creds(col)
+    nodes = {p: node_from_record(n, col.acls.get(p)) for p, n in col.nodes.items()} if creds else {}
     rows = []
     for use in col.sockets:
         node = col.nodes.get(use.path)
@@ -81,7 +82,6 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
                "agree": None, "world_writable": bool(node and node.type == "socket" and node.mode is not None
                                                      and node.mode & 0o002)}
         if creds is not None:
-            nodes = {p: node_from_record(n, col.acls.get(p)) for p, n in col.nodes.items()}
             d = decide(creds, components_for(use.path, nodes))
             row["verdict"] = "allowed" if d.allowed else ("unknown" if d.allowed is None else f"denied ({d.reason})")
             row["predicted_errno"] = 0 if d.allowed else d.errno
@@ -117,7 +117,8 @@ def run_probes(col: Collection) -> tuple[dict[str, ProbeResult], list[str]]:
         return {u.path: ProbeResult(u.path, None, "no nginx worker running") for u in col.sockets}, \
             ["probe skipped: no nginx worker process to take credentials from"]
     w = col.worker
-    return {u.path: probe(u.path, w.uid, w.gid, w.groups) for u in col.sockets}, []
+    paths = list(dict.fromkeys(u.path for u in col.sockets))
+    return probe_many(paths, w.uid, w.gid, w.groups), []
 
 
 def analyse(col: Collection):
@@ -128,7 +129,26 @@ def analyse(col: Collection):
         return None
     from sockdoctor import engine
 
-    return engine.diagnose(col.inputs, extra_records=col.records)
+    return engine.diagnose_evidence(evidence(col))
+
+
+def evidence(col: Collection):
+    """The engine's Evidence for the collection: inputs of a known kind go straight to their
+    reader; the others through the splitter like pasted text."""
+    from sockdoctor import engine
+    from sockdoctor.evidence.base import Chunk
+
+    known = [(n, t) for n, t in col.inputs if n in col.kinds]
+    ev = engine.read_inputs([(n, t) for n, t in col.inputs if n not in col.kinds])
+    for name, text in known:
+        ev.texts[name] = text
+        ev.line_counts[name] = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+        piece = engine.Piece(Chunk(name, text), col.kinds[name], 1.0, "collected by sockdoctor check",
+                             ev.line_counts[name])
+        ev.pieces[name] = [piece]
+        ev.records.extend(engine.read_piece(piece))
+    ev.records.extend(col.records)
+    return ev
 
 
 def table(rows: list[dict], markdown: bool = False) -> str:
@@ -142,7 +162,7 @@ def table(rows: list[dict], markdown: bool = False) -> str:
     return "\n".join(fmt.format(*line).rstrip() for line in [head, *body]) + "\n"
 
 
-def render(fmt: str, rows: list[dict], report, warnings: list[str], notes: list[str]) -> str:
+def render(fmt: str, rows: list[dict], report, warnings: list[str], notes: list[str], color: bool = False) -> str:
     if fmt == "json":
         out = report.to_json() if report is not None else {"schema_version": 1, "inputs": [], "sockets": [],
                                                             "findings": [], "fixes": [], "warnings": []}
@@ -157,16 +177,17 @@ def render(fmt: str, rows: list[dict], report, warnings: list[str], notes: list[
         parts.append(("- " if md else "! ") + n + "\n")
     if report is None:
         parts.append("analysis not available in this build: showing the collected facts and the probe only\n")
-    else:
-        for f in report.findings:
-            parts.append(f"{'- ' if md else ''}[{f.severity}] {f.cause}: {f.summary}\n")
-        for fix in report.fixes:
-            parts.append(f"{'- ' if md else '  '}fix {fix.finding}#{fix.rank}: {fix.title}\n")
-            for c in fix.commands:
-                parts.append(f"      {c}\n")
-    for w in warnings + (list(report.warnings) if report is not None else []):
-        parts.append(f"{'- ' if md else ''}warning: {w}\n")
-    return "\n".join(parts) if md else "".join(parts)
+        parts.extend(f"{'- ' if md else ''}warning: {w}\n" for w in warnings)
+        return "\n".join(parts) if md else "".join(parts)
+    data = report.to_json()
+    data["warnings"] = list(data.get("warnings", [])) + warnings
+    if md:
+        from sockdoctor.render import markdown
+        parts.append(markdown.render(data))
+        return "\n".join(parts)
+    from sockdoctor.render import text as text_render
+    parts.append("\n" + text_render.render(data, color=color))
+    return "".join(parts)
 
 
 def exit_status(rows: list[dict], report) -> int:
@@ -190,7 +211,8 @@ def run(args) -> int:
     rows = socket_rows(col, probes)
     notes = disagreements(rows)
     report = analyse(col)
-    text = render(args.format, rows, report, col.warnings + probe_notes, notes)
+    color = args.format == "text" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    text = render(args.format, rows, report, col.warnings + probe_notes, notes, color)
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as f:

@@ -5,9 +5,10 @@ import json
 import os
 import sys
 
+from sockdoctor import limits
 from sockdoctor.cli import UsageError
 
-MAX_INPUT_BYTES = 64 * 1024 * 1024
+MAX_INPUT_BYTES = limits.DEFAULTS["max_input_bytes"]  # SOCKDOCTOR_MAX_INPUT_BYTES / --limit overrides it
 
 
 def add_parser(sub):
@@ -28,9 +29,11 @@ def collect(paths: list[str]) -> list[tuple[str, str]]:
 
     items: list[tuple[str, str]] = []
     if not paths or paths == ["-"]:
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        if len(data) > MAX_INPUT_BYTES:
-            raise UsageError(f"<stdin>: input larger than {MAX_INPUT_BYTES} bytes")
+        max_bytes = limits.value("max_input_bytes", MAX_INPUT_BYTES)
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise UsageError(f"<stdin>:1: input larger than the {max_bytes}-byte limit "
+                             "(SOCKDOCTOR_MAX_INPUT_BYTES raises it)")
         text, warnings = decode_input(data, "<stdin>")
         for w in warnings:
             print(f"sockdoctor: warning: {w}", file=sys.stderr)
@@ -47,11 +50,12 @@ def collect(paths: list[str]) -> list[tuple[str, str]]:
             raise UsageError(f"{path}: no such file or directory")
         for f in files:
             try:
-                size = os.path.getsize(f)
-                if size > MAX_INPUT_BYTES:
-                    raise UsageError(f"{f}: {size} bytes is more than the {MAX_INPUT_BYTES}-byte limit")
+                max_bytes = limits.value("max_input_bytes", MAX_INPUT_BYTES)
                 with open(f, "rb") as fh:
-                    data = fh.read()
+                    data = fh.read(max_bytes + 1)  # a file growing after a size check stays bounded
+                if len(data) > max_bytes:
+                    raise UsageError(f"{f}:1: more than the {max_bytes}-byte input limit "
+                                     "(SOCKDOCTOR_MAX_INPUT_BYTES raises it)")
             except OSError as exc:
                 raise UsageError(f"{f}: cannot read: {exc.strerror}") from None
             text, warnings = decode_input(data, os.path.basename(f))

@@ -12,6 +12,7 @@ import os
 import re
 from typing import BinaryIO, Iterator
 
+from sockdoctor import limits
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ErrorLogEvent, LogFact, NginxNotice, ReadWarning, Source
@@ -129,10 +130,18 @@ def read(chunk: Chunk) -> list:
     """Every socket-related line of the chunk (the text is already in memory)."""
     text = chunk.text
     out: list = []
+    kept = limits.value("max_error_log_lines")
+    dropped = 0
     for idx, line in _marked_lines(text):
         rec = parse_line(line.rstrip("\r"), chunk.source(idx, line.rstrip("\r")[:2000]))
         if rec is not None:
+            if len(out) >= kept:
+                dropped += 1
+                continue
             out.append(rec)
+    if dropped:
+        out.append(ReadWarning(out[-1].source, f"{dropped} more error.log lines after this one not kept "
+                               f"(limit max_error_log_lines, SOCKDOCTOR_MAX_ERROR_LOG_LINES)"))
     return out
 
 

@@ -22,13 +22,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from sockdoctor import limits
 from sockdoctor.engine import Piece
 from sockdoctor.evidence import registry
 from sockdoctor.evidence.base import Chunk, Detection
 
 THRESHOLD = 0.3
 STRONG = 0.6
-MAX_PIECES = 2000
+MAX_PIECES = limits.DEFAULTS["max_pieces"]  # SOCKDOCTOR_MAX_PIECES / --limit pieces=N override it
 BIG_REGION = 5000  # lines; a larger unannounced region is classified whole (bounded work)
 
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+.#-]*)[^`]*$")
@@ -330,18 +331,19 @@ def split(name: str, text: str) -> list[Piece]:
     text = normalize(text)
     lines = text.split("\n")
     mods = registry.readers()  # import attempts once per call, not once per paragraph
+    max_pieces = limits.value("max_pieces", MAX_PIECES)
     pieces: list[Piece] = []
     for r in _regions(lines, name):
         if r.command is not None:
             pieces.extend(_command_pieces(name, lines, r, mods))
         else:
             pieces.extend(_free_pieces(name, lines, r.start, r.end, r.hint, r.fenced, mods))
-        if len(pieces) > MAX_PIECES:
+        if len(pieces) > max_pieces:
             break
-    if len(pieces) > MAX_PIECES:
-        s = pieces[MAX_PIECES - 1].chunk.first_line - 1
+    if len(pieces) > max_pieces:
+        s = pieces[max_pieces - 1].chunk.first_line - 1
         ck = _chunk(name, lines, s, len(lines), None, None)
-        pieces = pieces[:MAX_PIECES - 1] + [Piece(ck, None, 0.0, (
-            f"more than {MAX_PIECES} pieces: lines {s + 1}-{len(lines)} were not classified "
-            "(split the input into smaller files)"), len(lines))]
+        pieces = pieces[:max_pieces - 1] + [Piece(ck, None, 0.0, (
+            f"more than {max_pieces} pieces: lines {s + 1}-{len(lines)} were not classified "
+            "(split the input into smaller files, or raise SOCKDOCTOR_MAX_PIECES)"), len(lines))]
     return pieces

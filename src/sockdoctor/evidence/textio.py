@@ -1,10 +1,13 @@
 """Bytes from a file or stdin -> text the readers can use, with warnings naming the line.
 
 Handles a BOM (UTF-8/UTF-16/UTF-32), invalid UTF-8 (replaced, reported once per line up to a
-limit), NUL bytes (removed, reported) and binary data (mostly non-text: reported, empty text)."""
+limit), NUL bytes (removed, reported), binary data (mostly non-text: reported, empty text) and
+over-long lines (cut to the max_line_length limit, reported)."""
 from __future__ import annotations
 
 import codecs
+
+from sockdoctor import limits
 
 MAX_LINE_WARNINGS = 5
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
@@ -28,8 +31,8 @@ def decode_input(data: bytes, name: str) -> tuple[str, list[str]]:
             data, encoding = data[len(bom):], enc
             break
     if encoding != "utf-8":
-        text = data.decode(encoding, "replace")
-        return text.replace("\x00", ""), warnings
+        text = data.decode(encoding, "replace").replace("\x00", "")
+        return cut_long_lines(text, name, warnings), warnings
     if _looks_binary(data):
         return "", [f"{name}:1: binary data (mostly non-text bytes); input ignored"]
     try:
@@ -43,7 +46,42 @@ def decode_input(data: bytes, name: str) -> tuple[str, list[str]]:
         if len(bad) > MAX_LINE_WARNINGS:
             warnings.append(f"{name}: NUL bytes on {len(bad) - MAX_LINE_WARNINGS} more line(s)")
         text = text.replace("\x00", "")
-    return text, warnings
+    return cut_long_lines(text, name, warnings), warnings
+
+
+def cut_long_lines(text: str, name: str, warnings: list[str]) -> str:
+    """Lines longer than the max_line_length limit cut to it, one warning per cut line (up to
+    MAX_LINE_WARNINGS, then a count). Linear: only the long lines are touched."""
+    limit = limits.value("max_line_length")
+    if len(text) <= limit:
+        return text
+    parts: list[str] = []
+    cut = 0
+    lineno = 1
+    pos = 0  # start of the current line
+    done = 0  # text[:done] is already in parts
+    n = len(text)
+    while pos < n:
+        nl = text.find("\n", pos)
+        end = n if nl < 0 else nl
+        if end - pos > limit:
+            cut += 1
+            if cut <= MAX_LINE_WARNINGS:
+                warnings.append(f"{name}:{lineno}: line of {end - pos} characters cut to {limit} "
+                                f"(limit max_line_length, SOCKDOCTOR_MAX_LINE_LENGTH)")
+            parts.append(text[done:pos + limit])
+            done = end
+        if nl < 0:
+            break
+        pos = nl + 1
+        lineno += 1
+    if not cut:
+        return text
+    parts.append(text[done:])
+    text = "".join(parts)
+    if cut > MAX_LINE_WARNINGS:
+        warnings.append(f"{name}: {cut - MAX_LINE_WARNINGS} more over-long line(s) cut")
+    return text
 
 
 def _decode_lines(data: bytes, name: str, warnings: list[str]) -> str:

@@ -16,6 +16,32 @@ from sockdoctor.report import Diff, Fix
 q = shlex.quote
 
 
+def one_line(text) -> str:
+    """Text from the evidence made safe for a `# comment`: a newline would end the comment."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
+
+
+def positional(name: str) -> str:
+    """A quoted positional argument; `--` first when it would read as an option (leading `-`)."""
+    return f"-- {q(name)}" if name.startswith("-") else q(name)
+
+
+def unit_safe(*values) -> bool:
+    """True when no value would break out of its line in a generated config file."""
+    return not any(c in str(v) for v in values for c in "\r\n")
+
+
+def write_file(path: str, body: str) -> str:
+    """`cat > PATH <<'DELIM'` with a delimiter that no line of ``body`` equals (a quoted heredoc
+    expands nothing, so the body is literal)."""
+    lines = set(body.split("\n"))
+    delim, n = "EOF", 0
+    while delim in lines:
+        n += 1
+        delim = f"EOF_{n}"
+    return f"cat > {q(path)} <<'{delim}'\n{body}\n{delim}"
+
+
 def plans(host, finding) -> list[Fix]:
     planner = PLANNERS.get(finding.cause)
     if planner is None:
@@ -95,7 +121,7 @@ def restart_for(host, producer) -> list[str]:
         return ["systemctl daemon-reload", f"systemctl restart {q(unit_name(unit.path))}"]
     if comp == "php-fpm":
         return ["systemctl restart php-fpm  # or phpX.Y-fpm"]
-    return [f"systemctl restart {q(comp)}  # restart the service that runs {comp}"]
+    return [f"systemctl restart {q(comp)}  # restart the service that runs {one_line(comp)}"]
 
 
 def _service_running(host, producer):

@@ -54,7 +54,7 @@ def group_access(host, finding, *, mode_only=False):
             d2 = _cfg_diff(p, {"SocketUser": node.owner or "root", "SocketGroup": node.group, "SocketMode": "0660"},
                            section="Socket", sep="=")
             out.append(Fix("", 0, f"Keep group {node.group} and add {wu} to it",
-                           commands=[f"usermod -aG {q(node.group)} {q(wu)}"] + F.restart_for(host, p) + F.nginx_reload(host),
+                           commands=[f"usermod -aG {q(node.group)} {F.positional(wu)}"] + F.restart_for(host, p) + F.nginx_reload(host),
                            diffs=[d2] if d2 else [], verify=verify, layer="systemd",
                            notes=[f"{wu} gains everything else group {node.group} can read or write on this host."]))
     elif p is not None and p.component == "php-fpm":
@@ -86,7 +86,7 @@ def group_access(host, finding, *, mode_only=False):
                        notes=[f"{p.component} chowns its socket to its own user and group and applies its own umask (--umask 007)."]))
     if not out and node is not None and node.group and node.group not in BROAD:
         out.append(Fix("", 0, f"Add {wu} to the socket's group {node.group}",
-                       commands=[f"usermod -aG {q(node.group)} {q(wu)}"] + F.nginx_reload(host),
+                       commands=[f"usermod -aG {q(node.group)} {F.positional(wu)}"] + F.nginx_reload(host),
                        verify=verify, layer="group database",
                        notes=[f"{wu} gains everything else group {node.group} can reach.",
                               "Find the component that creates the socket and give it the nginx group there; " + lost]))
@@ -160,7 +160,7 @@ def container_id_mismatch(host, finding):
                           "group_add reaches only nginx's root master; each worker's initgroups() replaces it, so remove it."]))
     gid = node.gid if node and node.gid is not None else 1000
     out.append(Fix("", 0, f"Or give nginx a group with the socket's gid {gid} inside the nginx image",
-                   commands=[f"# in the nginx image's Dockerfile (Alpine): RUN addgroup -g {gid} appsock && addgroup nginx appsock",
+                   commands=[f"# in the nginx image's Dockerfile (Alpine): RUN addgroup -g {F.one_line(gid)} appsock && addgroup nginx appsock",
                              "docker compose up -d --build"],
                    verify=["docker compose exec web id nginx"], layer="container image"))
     return out
@@ -244,7 +244,7 @@ def move_to_run(host, finding, *, reason: str):
         d = _cfg_diff(p, {"socket": new_path, "chmod-socket": "660", "chown-socket": f"{_uwsgi_user(p) or app}:{wg}"}, section="uwsgi")
         if d:
             diffs.append(d)
-        cmds = [f"install -d -m 0755 {q(new_dir)}  # or RuntimeDirectory={app} in the unit"] + F.restart_for(host, p)
+        cmds = [f"install -d -m 0755 {q(new_dir)}  # or RuntimeDirectory={F.one_line(app)} in the unit"] + F.restart_for(host, p)
     elif p is not None and p.component in ("gunicorn", "puma", "unicorn"):
         cmds = F.restart_for(host, p)
         notes.append(f"Bind {p.component} to unix:{new_path} with umask 007 and group {wg}.")
@@ -252,19 +252,20 @@ def move_to_run(host, finding, *, reason: str):
     directive = info.refs[0].directive if info.refs else "proxy_pass"
     if not F.nginx_repoint(host, info, new_path):
         target = f"unix:{new_path}" if directive != "proxy_pass" else f"http://unix:{new_path}"
-        cmds.append(f"# nginx: {directive} {target};")
+        cmds.append(F.one_line(f"# nginx: {directive} {target};"))
     cmds += F.nginx_reload(host)
     out = [Fix("", 0, f"Move the socket to {new_path}", commands=cmds, diffs=diffs,
                verify=F.verify_socket(host, new_path), layer=p.component if p else "nginx", notes=notes)]
     # socket activation: systemd creates the node with the nginx group
     sock_unit = f"[Socket]\nListenStream={new_path}\nSocketUser=root\nSocketGroup={wg}\nSocketMode=0660\nDirectoryMode=0755"
     unit_path = f"/etc/systemd/system/{app}.socket"
-    out.append(Fix("", 0, f"Or let systemd create it: {app}.socket with SocketGroup={wg}, SocketMode=0660",
-                   commands=[f"cat > {q(unit_path)} <<'EOF'\n{sock_unit}\n[Install]\nWantedBy=sockets.target\nEOF",
-                             "systemctl daemon-reload", f"systemctl enable --now {q(app + '.socket')}"] + F.nginx_reload(host),
-                   diffs=[edit.snippet(unit_path, [], sock_unit.split("\n") + ["[Install]", "WantedBy=sockets.target"])],
-                   verify=F.verify_socket(host, new_path), layer="systemd",
-                   notes=["Remove the app's own socket= / --bind so it takes fd 3 from systemd."]))
+    if F.unit_safe(new_path, wg):  # a newline in a value would add lines to the unit
+        out.append(Fix("", 0, f"Or let systemd create it: {app}.socket with SocketGroup={wg}, SocketMode=0660",
+                       commands=[F.write_file(unit_path, f"{sock_unit}\n[Install]\nWantedBy=sockets.target"),
+                                 "systemctl daemon-reload", f"systemctl enable --now {q(app + '.socket')}"] + F.nginx_reload(host),
+                       diffs=[edit.snippet(unit_path, [], sock_unit.split("\n") + ["[Install]", "WantedBy=sockets.target"])],
+                       verify=F.verify_socket(host, new_path), layer="systemd",
+                       notes=["Remove the app's own socket= / --bind so it takes fd 3 from systemd."]))
     return out
 
 
@@ -374,7 +375,7 @@ def stale_socket_no_listener(host, finding):
                               if host.fact("oom_kill") else []) + ["Bind-mount directories, not single socket files."]))
     elif info:
         out.append(Fix("", 0, "Restart the app server so something listens again",
-                       commands=[f"ss -xlp | grep -F {q(info.path)}", "# restart the service that binds " + info.path],
+                       commands=[f"ss -xlp | grep -F {q(info.path)}", "# restart the service that binds " + F.one_line(info.path)],
                        verify=[f"ss -xlp | grep -F {q(info.path)}"], layer="service"))
     return out
 
@@ -403,7 +404,7 @@ def listen_backlog_full(host, finding):
     else:
         key = {"gunicorn": "--backlog", "php-fpm": "listen.backlog", "systemd": "Backlog="}.get(p.component if p else "", "backlog")
         out.append(Fix("", 0, f"Raise the listener's backlog ({key}) within net.core.somaxconn ({limit}) and add capacity",
-                       commands=[f"# set {key} {backlog}", "# then restart the app server"],
+                       commands=[F.one_line(f"# set {key} {backlog}"), "# then restart the app server"],
                        verify=[f"ss -xl | grep -F {q(info.path)}"], layer=p.component if p else "service"))
     return out
 
@@ -477,13 +478,14 @@ def world_writable_socket(host, finding):
         out = []
         app = F.app_name(host, info)
         sock_unit = f"[Socket]\nListenStream={info.path}\nSocketUser=root\nSocketGroup={wg}\nSocketMode=0660"
-        out.append(Fix("", 0, f"Socket activation: {app}.socket with SocketGroup={wg}, SocketMode=0660",
-                       commands=[f"cat > {q('/etc/systemd/system/' + app + '.socket')} <<'EOF'\n{sock_unit}\n[Install]\nWantedBy=sockets.target\nEOF",
-                                 "systemctl daemon-reload", f"systemctl enable --now {q(app + '.socket')}",
-                                 f"systemctl restart {q(app + '.service')}"],
-                       diffs=[edit.snippet(f"/etc/systemd/system/{app}.socket", [], sock_unit.split("\n"))],
-                       verify=verify, layer="systemd",
-                       notes=[f"Drop the bind from the {p.component} config: it takes fd 3 from systemd and never chmods the node."]))
+        if F.unit_safe(info.path, wg):  # a newline in a value would add lines to the unit
+            out.append(Fix("", 0, f"Socket activation: {app}.socket with SocketGroup={wg}, SocketMode=0660",
+                           commands=[F.write_file('/etc/systemd/system/' + app + '.socket', f"{sock_unit}\n[Install]\nWantedBy=sockets.target"),
+                                     "systemctl daemon-reload", f"systemctl enable --now {q(app + '.socket')}",
+                                     f"systemctl restart {q(app + '.service')}"],
+                           diffs=[edit.snippet(f"/etc/systemd/system/{app}.socket", [], sock_unit.split("\n"))],
+                           verify=verify, layer="systemd",
+                           notes=[f"Drop the bind from the {p.component} config: it takes fd 3 from systemd and never chmods the node."]))
         diffs = []
         if isinstance(p.config, R.ConfigFile) and p.component == "gunicorn":
             d = edit.ini_edit(p.config, {"umask": "0o007"}, sep=" = ")
@@ -521,7 +523,7 @@ def broad_group_membership(host, finding):
     u = F.worker_user(host)
     groups = [g for g in BROAD if g in finding.summary]
     return [Fix("", 0, f"Remove {u} from {', '.join(groups)}",
-                commands=[f"gpasswd -d {q(u)} {q(g)}" for g in groups] + F.nginx_reload(host),
+                commands=[f"gpasswd -d {q(u)} {F.positional(g)}" for g in groups] + F.nginx_reload(host),
                 verify=[f"id {q(u)}"], layer="group database")]
 
 

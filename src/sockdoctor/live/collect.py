@@ -53,6 +53,7 @@ class Worker:
 @dataclass
 class Collection:
     inputs: list[tuple[str, str]] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # input name -> reader kind, when known
     records: list = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sockets: list[SocketUse] = field(default_factory=list)
@@ -64,6 +65,13 @@ class Collection:
     groups: dict[int, str] = field(default_factory=dict)
     root: str | None = None
     config: NginxConfigRecord | None = None
+
+    def add_input(self, name: str, text: str, kind: str | None = None) -> None:
+        """An input text; ``kind`` spares the engine from classifying what we know (a 1,000-site
+        ``nginx -T`` dump costs seconds to classify)."""
+        self.inputs.append((name, text))
+        if kind:
+            self.kinds[name] = kind
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -224,7 +232,7 @@ def collect_nginx(col: Collection, conf: str | None, master_argv: list[str]) -> 
         col.warnings.append(f"nginx config {main}: not readable; no sockets to check")
         return None
     name = "nginx -T" if col.root is None else f"nginx config {main}"
-    col.inputs.append((name, text))
+    col.add_input(name, text, "nginx_config")
     record = nginx.extract(nginx.parse_dump(text, name))
     col.config = record
     seen = set()
@@ -256,8 +264,9 @@ def parse_status(text: str, pid: int | None, name: str) -> ProcStatus:
         return tuple(int(v) for v in fields.get(key, (0, ""))[1].split() if v.isdigit())
 
     line = fields.get("Uid", (1, ""))[0]
+    shown = " ".join(f"{k}: {fields[k][1]}" for k in ("Uid", "Gid", "Groups") if k in fields)
     return ProcStatus(pid, fields.get("Name", (0, None))[1], ints("Uid"), ints("Gid"),
-                      ints("Groups") if "Groups" in fields else None, Source(name, line, 0, "Uid:"))
+                      ints("Groups") if "Groups" in fields else None, Source(name, line, 0, shown))
 
 
 def collect_processes(col: Collection, master: int | None) -> None:
@@ -298,7 +307,7 @@ def collect_id(col: Collection) -> None:
     if ran is None or ran[0] != 0:
         col.warnings.append(f"id {user}: failed")
         return
-    col.inputs.append((f"id {user}", ran[1]))
+    col.add_input(f"id {user}", ran[1], "id")
 
 
 APP_SERVERS = ("gunicorn", "uwsgi", "php-fpm", "puma", "unicorn")
@@ -353,9 +362,9 @@ def collect_app_servers(col: Collection) -> None:
         if text is None:
             col.warnings.append(f"{path}: app server config not readable")
         else:
-            col.inputs.append((path, text))
+            col.add_input(path, text)
     if rows:
-        col.inputs.append(("ps -eo user,pid,ppid,args", "USER PID PPID COMMAND\n" + "\n".join(rows) + "\n"))
+        col.add_input("ps -eo user,pid,ppid,args", "USER PID PPID COMMAND\n" + "\n".join(rows) + "\n", "ps")
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -403,6 +412,8 @@ def lstat_node(col: Collection, path: str, line: int) -> FileNode:
         col.warnings.append(f"lstat {path}: {exc.strerror}")
         return FileNode(path, "unknown", None, None, None, src, tool="lstat")
     kind = next((name for test, name in _TYPES if test(st.st_mode)), "unknown")
+    src = Source(LSTAT, line, 0, f"{stat.filemode(st.st_mode)} {col.users.get(st.st_uid, st.st_uid)}:"
+                                 f"{col.groups.get(st.st_gid, st.st_gid)} {path}")
     acl_raw = _xattr(real, "system.posix_acl_access")
     label = _xattr(real, "security.selinux")
     target = None
@@ -509,7 +520,7 @@ def parse_proc_net_unix(text: str, name: str = "live:/proc/net/unix") -> list[Li
 def collect_listeners(col: Collection) -> None:
     ran = _run(["ss", "-xl"])
     if ran is not None and ran[0] == 0:
-        col.inputs.append(("ss -xl", ran[1]))
+        col.add_input("ss -xl", ran[1], "ss")
         return
     text = _read("/proc/net/unix")
     if text is None:
@@ -546,7 +557,7 @@ def collect_mac(col: Collection) -> None:
     for argv in (["getenforce"], ["aa-status"]):
         ran = _run(argv, timeout=5)
         if ran is not None and ran[1].strip():
-            col.inputs.append((" ".join(argv), ran[1]))
+            col.add_input(" ".join(argv), ran[1], "mac_status")
 
 
 # --- the whole collection --------------------------------------------------------------------
@@ -561,7 +572,7 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
         if text is None:
             col.warnings.append(f"{path}: not readable")
             continue
-        col.inputs.append((path if root is None else _under(root, path), text))
+        col.add_input(path if root is None else _under(root, path), text, path.rsplit("/", 1)[-1])
         (col.users if path == "/etc/passwd" else col.groups).update(id_names(text))
     master, master_argv = (None, []) if root else find_master(conf)
     pid_hint = collect_nginx(col, conf, master_argv)

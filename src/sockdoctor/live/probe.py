@@ -31,53 +31,80 @@ class ProbeResult:
         return f"{name} ({self.errno}: {os.strerror(self.errno or 0)})"
 
 
-def _child(path: str, uid: int, gid: int, groups: tuple[int, ...], w: int) -> None:
-    code = 255
+def _connect(path: str) -> int:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.setblocking(False)  # as nginx does: a full backlog gives EAGAIN, not a wait
+        code = s.connect_ex(path)
+        return errno_mod.EAGAIN if code == errno_mod.EINPROGRESS else code
+    except OSError as exc:
+        return exc.errno or 254
+    finally:
+        s.close()
+
+
+def _child(paths: list[str], uid: int, gid: int, groups: tuple[int, ...], w: int) -> None:
     try:
         try:
             os.setgroups(list(groups))
             os.setgid(gid)
             os.setuid(uid)
-        except OSError:
+        except Exception:  # EPERM, EINVAL (too many groups), OverflowError for ids out of range
+            os.write(w, struct.pack("<i", CRED_FAILED))
             return
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.setblocking(False)
-        code = s.connect_ex(path)
-        if code == errno_mod.EINPROGRESS:
-            code = errno_mod.EAGAIN
-        s.close()
-    except OSError as exc:
-        code = exc.errno or 254
+        for path in paths:
+            os.write(w, struct.pack("<i", _connect(path)))
     finally:
-        os.write(w, struct.pack("<i", code))
         os._exit(0)
 
 
-def probe(path: str, uid: int, gid: int, groups: tuple[int, ...] | list[int],
-          timeout: float = TIMEOUT) -> ProbeResult:
-    """connect() to ``path`` as uid/gid/groups; the errno (0 = connected)."""
+CRED_FAILED = -1
+
+
+def probe_many(paths: list[str], uid: int, gid: int, groups: tuple[int, ...] | list[int],
+               timeout: float = TIMEOUT) -> dict[str, ProbeResult]:
+    """connect() to each path as uid/gid/groups, all from one child process."""
     if os.geteuid() != 0:
-        return ProbeResult(path, None, "not root")
+        return {p: ProbeResult(p, None, "not root") for p in paths}
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        _child(path, uid, gid, tuple(groups), w)
+        _child(list(paths), uid, gid, tuple(groups), w)
     os.close(w)
+    data = b""
+    want = 4 * len(paths)
     try:
-        ready, _, _ = select.select([r], [], [], timeout)
-        data = os.read(r, 4) if ready else b""
+        while len(data) < want:
+            ready, _, _ = select.select([r], [], [], timeout)
+            chunk = os.read(r, 65536) if ready else b""
+            if not chunk:
+                break
+            data += chunk
+            if data[:4] == struct.pack("<i", CRED_FAILED):
+                break
     finally:
         os.close(r)
-        if not data:
+        if len(data) < want:
             try:
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
         os.waitpid(pid, 0)
-    if len(data) != 4:
-        return ProbeResult(path, None, f"no answer within {timeout:g}s")
-    code = struct.unpack("<i", data)[0]
-    if code in (254, 255):
-        return ProbeResult(path, None, "could not take the worker's credentials")
-    return ProbeResult(path, code)
+    out: dict[str, ProbeResult] = {}
+    for i, path in enumerate(paths):
+        chunk = data[4 * i:4 * i + 4]
+        if data[:4] == struct.pack("<i", CRED_FAILED):
+            out[path] = ProbeResult(path, None, "could not take the worker's credentials")
+        elif len(chunk) < 4:
+            out[path] = ProbeResult(path, None, f"no answer within {timeout:g}s")
+        else:
+            code = struct.unpack("<i", chunk)[0]
+            out[path] = ProbeResult(path, code) if code != 254 else ProbeResult(path, None, "socket() failed")
+    return out
+
+
+def probe(path: str, uid: int, gid: int, groups: tuple[int, ...] | list[int],
+          timeout: float = TIMEOUT) -> ProbeResult:
+    """connect() to ``path`` as uid/gid/groups; the errno (0 = connected)."""
+    return probe_many([path], uid, gid, groups, timeout)[path]

@@ -28,6 +28,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from sockdoctor import limits
+
 __all__ = [
     "Directive", "ParseError", "ParsedFile", "Payload",
     "parse_text", "parse_dump", "parse_tree", "walk", "glob_regex", "DUMP_MARKER",
@@ -198,7 +200,13 @@ def _parse_text(text: str, path: str, strings: dict[str, str] | None = None
 
     fast = _STATEMENT.match
     token = _TOKEN.match
+    max_depth = limits.value("max_nesting_depth")
     while pos < n:
+        if len(stack) > max_depth:
+            stack.clear()  # the block past the limit stays empty; the rest of the text is dropped
+            errors.append(ParseError(path, loc[0], f"blocks nested deeper than {max_depth} levels "
+                                     "(limit max_nesting_depth); the rest of the file is ignored"))
+            break
         if args is None:
             # statement start: most statements are `name plain-words;` or `name ... {` on one line
             m = fast(text, pos, n)
@@ -390,6 +398,9 @@ def _resolve_includes(payload: Payload, read_file: Callable[[str], str | None],
     seen = {payload.main}
     texts: dict[str, str] = {}  # read while checking an include, not parsed yet
     strings: dict[str, str] = {}
+    depth = {payload.main: 0}  # include levels below the main file
+    max_count = limits.value("max_include_count")
+    max_depth = limits.value("max_include_depth")
     i = 0
     while i < len(queue):
         path = queue[i]
@@ -425,11 +436,21 @@ def _resolve_includes(payload: Payload, read_file: Callable[[str], str | None],
                     pf.errors.append(ParseError(path, d.line, f'open() "{pattern}" failed (included here)'))
                 else:
                     payload.missing.append((path, d.line, pattern))
+            if found and depth[path] >= max_depth:
+                pf.errors.append(ParseError(path, d.line, f'include "{d.args[0]}" not followed: includes nested '
+                                            f"deeper than {max_depth} levels (limit max_include_depth)"))
+                found = [f for f in found if f in seen]
+            new = [f for f in found if f not in seen]
+            if len(queue) + len(new) > max_count:
+                pf.errors.append(ParseError(path, d.line, f'include "{d.args[0]}" not followed: more than '
+                                            f"{max_count} included files (limit max_include_count)"))
+                found = [f for f in found if f in seen]
+                new = []
             d.includes = tuple(found)
-            for f in found:
-                if f not in seen:
-                    seen.add(f)
-                    queue.append(f)
+            for f in new:
+                seen.add(f)
+                depth[f] = depth[path] + 1
+                queue.append(f)
     # files were added in discovery order; reorder the dict to it
     payload.files = {p: payload.files[p] for p in queue if p in payload.files}
     _cut_cycles(payload)
@@ -576,6 +597,11 @@ def walk(payload: Payload) -> Iterator[tuple[Directive, list[Directive]]]:
     if main is None:
         return
     chain: list[Directive] = []
+    max_depth = limits.value("max_include_depth")
+    # files included from several places are walked once per place: bound the total (a diamond
+    # of files each including the next twice would otherwise double the walk per level)
+    max_expansions = limits.value("max_include_count")
+    expansions = 0
     # (iterator, whether leaving it closes a block of the chain, include depth)
     stack: list[tuple[Iterator[Directive], bool, int]] = [(iter(main.directives), False, 0)]
     while stack:
@@ -586,7 +612,8 @@ def walk(payload: Payload) -> Iterator[tuple[Directive, list[Directive]]]:
                 chain.append(d)
                 stack.append((iter(d.block), True, depth))
                 break
-            if d.includes and depth < 64:
+            if d.includes and depth < max_depth and expansions < max_expansions:
+                expansions += 1
                 for target in reversed(d.includes):
                     pf = files.get(target)
                     if pf is not None:
