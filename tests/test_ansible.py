@@ -342,6 +342,62 @@ def test_fix_applies_then_second_run_changes_nothing(tmp_path):
                 time.sleep(0.05)
 
 
+# --- the role ------------------------------------------------------------------------------------
+
+def build_wheel(out: Path, tmp: Path) -> Path:
+    """sockdoctor's wheel, built from a copy of the checkout (the checkout stays untouched)."""
+    src = tmp / "src-copy"
+    shutil.copytree(REPO / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--wheel-dir", str(out), str(src)],
+                         capture_output=True, text=True, timeout=300)
+    if res.returncode != 0:  # the build backend comes from the package index (controller side only)
+        pytest.skip(f"cannot build the sockdoctor wheel here: {res.stderr.strip().splitlines()[-1:]}")
+    (wheel,) = out.glob("sockdoctor-*.whl")
+    return wheel
+
+
+def test_role_installs_from_controller_wheels_then_checks(tmp_path):
+    """The role ships the wheel, installs it with pip --no-index into a fresh venv, and the check
+    module then runs with that venv's interpreter (PyYAML from Debian's python3-yaml)."""
+    base = "/usr/bin/python3"
+    probe = subprocess.run([base, "-c", "import sys, yaml; assert sys.version_info >= (3, 11)"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("needs /usr/bin/python3 >= 3.11 with python3-yaml (Debian 12)")
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, tmp_path)
+    tree = healthy_tree(tmp_path / "healthy")
+    inv = inventory(tmp_path, {"host1": tree})
+    venv = tmp_path / "host-venv"
+    play = tmp_path / "install.yml"
+    play.write_text(f"""- hosts: host1
+  gather_facts: false
+  roles:
+    - role: sockdoctor.sockdoctor.sockdoctor
+      vars:
+        sockdoctor_wheel_dir: {wheels}
+        sockdoctor_venv: {venv}
+        sockdoctor_stage_dir: {tmp_path / 'stage'}
+        sockdoctor_base_python: {base}
+        sockdoctor_venv_system_site_packages: true
+  tasks:
+    - sockdoctor.sockdoctor.sockdoctor_check:
+        root: {tree}
+      register: result
+    - ansible.builtin.copy:
+        content: "{{{{ result | to_json }}}}"
+        dest: {tmp_path / 'result.json'}
+        mode: "0644"
+""")
+    res = run([_tool("ansible-playbook"), "-i", str(inv), str(play)], tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (venv / "bin/sockdoctor").exists()
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["sockdoctor_failed"] is False and result["findings"] == []
+    assert result["summary"][0]["verdict"] == "allowed"
+
+
 # --- docs, build, lint ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("module", ["sockdoctor_check", "sockdoctor_fix"])

@@ -14,7 +14,7 @@ from sockdoctor.apply import patch
 from sockdoctor.apply import plan as P
 from sockdoctor.apply import txn
 from sockdoctor.cli import main
-from sockdoctor.report import Fix
+from sockdoctor.report import Diff, Fix
 
 CASE15 = glob.glob("/work/shared/cases/15-*/")
 needs = pytest.mark.skipif(missing() is not None, reason=missing() or "")
@@ -299,6 +299,7 @@ def test_symlinked_target_is_refused(tmp_path):
 
 @needs
 def test_rollback_refuses_to_clobber_a_later_edit(site, tmp_path):
+    site.start()
     run_dir, _ = txn.apply(P.build(site.fix(), root=site.root), str(tmp_path / "runs"))
     with open(site.conf, "a") as fh:
         fh.write("# edited after the run\n")
@@ -317,3 +318,37 @@ def test_second_concurrent_apply_is_refused(tmp_path):
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(txn.ApplyError, match="another sockdoctor fix"):
             txn.apply(P.build(Fix("F", 1, "t"), root=str(tmp_path)), str(runs))
+
+
+def test_new_file_is_created_and_rollback_removes_it(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    (tmp_path / "etc/systemd/system").mkdir(parents=True)
+    diff = ("--- /dev/null\n+++ b/etc/systemd/system/app.socket\n@@ -0,0 +1,3 @@\n"
+            "+[Socket]\n+ListenStream=/run/app/app.sock\n+SocketMode=0660\n")
+    fix = Fix("F", 1, "t", diffs=[Diff("/etc/systemd/system/app.socket", diff)])
+    run_dir, changed = txn.apply(P.build(fix, root=str(tmp_path)), str(tmp_path / "runs"))
+    target = tmp_path / "etc/systemd/system/app.socket"
+    assert changed and target.read_text() == "[Socket]\nListenStream=/run/app/app.sock\nSocketMode=0660\n"
+    assert P.build(fix, root=str(tmp_path)).edits[0].state == "done"
+    txn.rollback(run_dir)
+    assert not target.exists()
+
+
+@needs
+def test_sigkill_at_each_step_with_group_change_then_rollback(site, tmp_path, user_and_group):
+    user, group = user_and_group
+    site.start()
+    before = snapshot(site.root)
+    fix = site.fix(commands=[f"usermod -aG {group} {user}", "nginx -t && nginx -s reload"])
+    steps = P.build(fix, root=site.root).steps
+    assert [type(s).__name__ for s in steps] == ["FileEdit", "GroupChange", "ServiceAction", "ServiceAction"]
+    runs = tmp_path / "runs"
+    for step in range(1, len(steps) + 1):
+        res = apply_in_child(fix, site.root, str(runs), {"SOCKDOCTOR_TEST_KILL_AT": str(step)})
+        assert res.returncode == -signal.SIGKILL, res.stderr
+        assert txn.is_member(user, group) == (step > 2)
+        run_dir = sorted(runs.iterdir(), key=os.path.getmtime)[-1]
+        assert main(["fix", "--rollback", str(run_dir)]) == 0
+        assert snapshot(site.root) == before and not txn.is_member(user, group)
+        assert site.wait_body("old") == "old"

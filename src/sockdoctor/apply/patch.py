@@ -57,6 +57,8 @@ def _run(lines: list[str], hunks: list[Hunk], reverse: bool) -> list[str]:
     shift = 0
     for h in hunks:
         old, new = (h.new, h.old) if reverse else (h.old, h.new)
+        if not old and h.old_start == 0 and out:
+            raise PatchError("the diff creates the file, but it already has content")
         near = max(h.old_start - 1, 0) + shift if old else h.old_start + shift
         at = _find(out, old, near)
         if at is None:
@@ -67,6 +69,8 @@ def _run(lines: list[str], hunks: list[Hunk], reverse: bool) -> list[str]:
 
 
 def split(text: str) -> tuple[list[str], bool]:
+    if not text:
+        return [], True
     ends_nl = text.endswith("\n")
     lines = text.split("\n")
     if ends_nl:
@@ -80,7 +84,7 @@ def join(lines: list[str], ends_nl: bool) -> str:
 
 def apply(text: str, hunks: list[Hunk]) -> str:
     lines, nl = split(text)
-    return join(_run(lines, hunks, reverse=False), nl or not text)
+    return join(_run(lines, hunks, reverse=False), nl)
 
 
 def state(text: str, hunks: list[Hunk]) -> tuple[str, str]:

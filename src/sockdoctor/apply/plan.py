@@ -173,7 +173,7 @@ def _add_step(plan: Plan, argv: list[str], cmd: str, svc: Services) -> None:
     if not argv:
         return
     prog, rest = argv[0], argv[1:]
-    if prog == "usermod" and len(rest) == 3 and rest[0] in ("-aG", "-a", "-Ga") or \
+    if prog == "usermod" and len(rest) == 3 and rest[0] in ("-aG", "-Ga") or \
             prog == "usermod" and len(rest) == 4 and rest[:2] in (["-a", "-G"], ["-G", "-a"]):
         plan.groups.append(GroupChange("add", rest[-1], rest[-2]))
     elif prog == "gpasswd" and len(rest) == 3 and rest[0] in ("-a", "--add"):

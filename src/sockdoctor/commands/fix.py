@@ -89,6 +89,8 @@ def run(args) -> int:
             txn.rollback(args.rollback, json_log=lambda e: _emit(args, e))
         except txn.ApplyError as exc:
             raise UsageError(str(exc)) from None
+        except OSError as exc:
+            raise UsageError(f"{exc.filename or args.rollback}: {exc.strerror}") from None
         if args.format == "text":
             print(f"rolled back {args.rollback}")
         return 0
@@ -146,6 +148,8 @@ def run(args) -> int:
         run_dir, changed = txn.apply(plan, args.run_dir, json_log=lambda e: _emit(args, e), verify=verify)
     except txn.ApplyError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"{exc.filename or args.run_dir}: {exc.strerror}") from None
     if args.format == "text":
         print(f"{'applied' if changed else 'nothing to change'}; run directory {run_dir}")
     else:

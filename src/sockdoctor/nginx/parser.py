@@ -424,8 +424,10 @@ def _resolve_includes(payload: Payload, read_file: Callable[[str], str | None],
             pattern = _full_name(payload.prefix, d.args[0])
             if _MAGIC.search(pattern):
                 found = sorted(list_glob(pattern))
-            elif pattern in payload.files or pattern in texts:
+            elif pattern in payload.files or pattern in texts or pattern in seen:
                 found = [pattern]
+            elif len(queue) >= max_count:
+                found = [pattern]  # not read: reported as over the limit below
             else:
                 text = read_file(pattern)
                 found = [] if text is None else [pattern]

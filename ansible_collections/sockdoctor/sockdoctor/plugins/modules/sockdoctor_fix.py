@@ -12,8 +12,8 @@ short_description: Apply sockdoctor's least-privilege fix for broken or insecure
 version_added: "0.1.0"
 description:
   - Diagnoses the target like M(sockdoctor.sockdoctor.sockdoctor_check), takes the fix plan
-    of rank O(plan) and applies it with the same transaction as C(sockdoctor fix --apply):
-    a backup of every file it edits, C(nginx -t) before the reload, and a rollback of every
+    of rank O(plan) and applies it with the same transaction as C(sockdoctor fix --apply),
+    that is a backup of every file it edits, C(nginx -t) before the reload, and a rollback of every
     step when a step, the validation or the reload fails.
   - Idempotent. When the diagnosis finds nothing to fix, or the plan's edits are already in
     place, the task reports C(changed=false); a second run after a fix changes nothing.
