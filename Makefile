@@ -26,6 +26,14 @@ test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# Coverage-guided fuzzing (atheris, the `fuzz` extra) of the nginx parser and the paste splitter;
+# crashes land in build/fuzz/crashes/ and become tests/test_fuzz_regressions.py cases.
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	$(BIN)/pip install -q -e '.[fuzz]'
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python fuzz/fuzz_parse.py
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python fuzz/fuzz_split.py
+
 # The zero-backend page: pinned Pyodide from npm + the project's wheel + pure-Python PyYAML.
 web: $(STAMP)
 	cd web && npm ci --ignore-scripts --no-audit --no-fund

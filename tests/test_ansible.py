@@ -266,6 +266,80 @@ def test_fleet_report_names_each_hosts_cause(tmp_path):
     assert seed["cause"].split(", ")[0] == "worker_not_in_socket_group"
 
 
+LIVE_CONF = """user www-data;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/tmp;
+    proxy_temp_path {d}/tmp;
+    fastcgi_temp_path {d}/tmp;
+    uwsgi_temp_path {d}/tmp;
+    scgi_temp_path {d}/tmp;
+    server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://unix:{sock}; }} }}
+}}
+"""
+
+
+def stop_nginx(pid_file: Path) -> None:
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text().strip())
+    os.kill(pid, signal.SIGQUIT)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+
+
+def test_fleet_with_a_live_host_running_nginx(tmp_path):
+    """This machine, live: a real nginx (workers www-data) proxying to a listening socket inside a
+    0700 directory. The fleet report names parent_dir_no_search and the probe agrees (EACCES)."""
+    if not shutil.which("nginx"):
+        pytest.skip("nginx not installed (scripts/install-system-deps.sh installs it)")
+    try:
+        pwd.getpwnam("www-data")
+    except KeyError:
+        pytest.skip("no www-data user on this machine")
+    live = tmp_path / "live"
+    (live / "tmp").mkdir(parents=True)
+    private = live / "private"
+    private.mkdir(mode=0o700)
+    os.chmod(private, 0o700)
+    sock = private / "app.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(sock))
+    listener.listen(8)
+    os.chown(sock, 0, pwd.getpwnam("www-data").pw_gid)
+    os.chmod(sock, 0o660)
+    conf = live / "nginx.conf"
+    conf.write_text(LIVE_CONF.format(d=live, port=free_port(), sock=sock))
+    subprocess.run(["nginx", "-p", f"{live}/", "-c", str(conf)], check=True, timeout=30)
+    try:
+        inv = tmp_path / "inventory.ini"
+        inv.write_text(f"[fleet]\nlive sockdoctor_nginx_conf={conf}\nhealthy sockdoctor_root={healthy_tree(tmp_path / 'healthy')}\n"
+                       f"[all:vars]\nansible_connection=local\nansible_python_interpreter={sys.executable}\n")
+        out = tmp_path / "report"
+        res = run([_tool("ansible-playbook"), "-i", str(inv), str(COLLECTION / "playbooks/fleet_check.yml"),
+                   "-e", f"sockdoctor_report_dir={out}"], tmp_path)
+        assert res.returncode == 0, res.stdout + res.stderr
+    finally:
+        stop_nginx(live / "nginx.pid")
+        listener.close()
+    table = parse_table((out / "fleet.md").read_text())
+    (row,) = table["live"]
+    assert row["socket"] == str(sock)
+    assert row["verdict"] == "denied (dir_no_search)"
+    assert row["cause"].split(", ")[0] == "parent_dir_no_search"
+    (probed,) = json.loads((out / "fleet.json").read_text())["live"]["check"]["sockets"]
+    assert probed["probe_errno"] == 13 and probed["agree"] is True
+    assert table["healthy"][0]["cause"] == "-"
+
+
 def test_check_module_check_mode_and_internal_error(tmp_path):
     tree = world_writable_tree(tmp_path / "shared")
     inv = inventory(tmp_path, {"shared": tree, "gone": tmp_path / "does-not-exist"})
@@ -330,16 +404,7 @@ def test_fix_applies_then_second_run_changes_nothing(tmp_path):
         assert second.get("failed") is not True, second
         assert second["changed"] is False
     finally:
-        pid_file = tree / "nginx.pid"
-        if pid_file.exists():
-            pid = int(pid_file.read_text().strip())
-            os.kill(pid, signal.SIGQUIT)
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.05)
+        stop_nginx(tree / "nginx.pid")
 
 
 # --- the role ------------------------------------------------------------------------------------

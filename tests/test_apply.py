@@ -15,8 +15,9 @@ from sockdoctor.apply import plan as P
 from sockdoctor.apply import txn
 from sockdoctor.cli import main
 from sockdoctor.report import Diff, Fix
+from shared_paths import SHARED_STR  # noqa: E402
 
-CASE15 = glob.glob("/work/shared/cases/15-*/")
+CASE15 = glob.glob(SHARED_STR + "/cases/15-*/")
 needs = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
 

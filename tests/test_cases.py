@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shared_paths import SHARED_STR  # noqa: E402
 
 CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
 if not CASES.is_dir():
-    CASES = Path(os.environ.get("SOCKDOCTOR_CASES", "/work/shared/cases"))
+    CASES = Path(os.environ.get("SOCKDOCTOR_CASES", SHARED_STR + "/cases"))
 CASE_DIRS = sorted(p for p in CASES.glob("[0-9]*") if p.is_dir())
 
 

@@ -14,11 +14,12 @@ import pytest
 
 from sockdoctor import engine
 from sockdoctor.rules import FAILURE_CAUSES, INSECURE_CAUSES
+from shared_paths import SHARED_STR  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "causes"
 CAUSES_MD = Path(__file__).resolve().parents[1].parent / "shared" / "domain" / "causes.md"
 if not CAUSES_MD.is_file():
-    CAUSES_MD = Path(os.environ.get("SOCKDOCTOR_DOMAIN", "/work/shared/domain")) / "causes.md"
+    CAUSES_MD = Path(os.environ.get("SOCKDOCTOR_DOMAIN", SHARED_STR + "/domain")) / "causes.md"
 
 
 def causes_from_md(text: str) -> list[str]:

@@ -20,8 +20,9 @@ from sockdoctor import engine
 from sockdoctor.evidence import registry, split
 from sockdoctor.evidence.base import Chunk
 from sockdoctor.nginx import build, extract, parse_dump, parse_text
+from shared_paths import SHARED_STR  # noqa: E402
 
-CASES = Path(os.environ.get("SOCKDOCTOR_CASES", "/work/shared/cases"))
+CASES = Path(os.environ.get("SOCKDOCTOR_CASES", SHARED_STR + "/cases"))
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -9,9 +9,10 @@ import pytest
 
 from sockdoctor.lint.catalog import rule_modules
 from sockdoctor.rules.base import DOC_PARTS
+from shared_paths import SHARED_STR  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-CAUSES_MD = Path("/work/shared/domain/causes.md")
+CAUSES_MD = Path(SHARED_STR + "/domain/causes.md")
 
 
 def _gen():

@@ -12,6 +12,7 @@ import yaml
 from lint_helpers import need_analysis
 from sockdoctor.lint import find_config, lint_paths, load_config
 from sockdoctor.render import sarif
+from shared_paths import SHARED_STR  # noqa: E402
 
 REPOS = Path(__file__).parent / "data" / "repos"
 NAMES = sorted(p.name for p in REPOS.iterdir() if (p / "expected.yaml").is_file())
@@ -51,7 +52,7 @@ def test_bad_tree_has_the_known_findings_at_known_lines(name):
         assert any((item["cause"], at) in got for at in item["at"]), (item, sorted(got))
     assert {f.cause for f in result.report.findings} == {item["cause"] for item in expected}
     assert result.exit_status() == 1
-    jsonschema.validate(sarif.render(result), json.loads(Path("/work/shared/schemas/sarif-2.1.0.json").read_text()))
+    jsonschema.validate(sarif.render(result), json.loads(Path(SHARED_STR + "/schemas/sarif-2.1.0.json").read_text()))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -12,8 +12,9 @@ import pytest
 
 from lint_helpers import POOL_DIFF, synthetic_result
 from sockdoctor.render import github, sarif
+from shared_paths import SHARED_STR  # noqa: E402
 
-SCHEMA = Path("/work/shared/schemas/sarif-2.1.0.json")
+SCHEMA = Path(SHARED_STR + "/schemas/sarif-2.1.0.json")
 NPM_DIR = Path(__file__).parent / ".npm"
 MULTITOOL = NPM_DIR / "node_modules" / ".bin" / "sarif-multitool"
 

@@ -218,8 +218,6 @@ def test_php_fpm_root_owned_socket(phpfpm):
     assert row["probe_errno"] == errno.EACCES
 
 
-@pytest.mark.xfail(strict=True, reason="analysis (lead): root:root socket from a pool without listen.owner is "
-                   "reported as worker_not_in_socket_group with origin nginx, not php-fpm")
 def test_php_fpm_cause(phpfpm):
     causes = _causes(phpfpm["json"])
     assert causes and phpfpm["json"]["findings"][0]["origin"]["component"] == "php-fpm"

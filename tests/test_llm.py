@@ -19,9 +19,10 @@ from sockdoctor.llm import LLMConfig, LLMError, complete
 from sockdoctor.llm.answer import StreamRestorer, insecure_proposals
 from sockdoctor.llm.prompt import SYSTEM
 from sockdoctor.redact import redact
+from shared_paths import SHARED_STR  # noqa: E402
 
 CORPUS = Path(__file__).parent / "data" / "secrets"
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = Path(SHARED_STR) / "cases"
 KEY = "sk-test-KEY-0123456789abcdef-never-real"
 
 

@@ -33,13 +33,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from sockdoctor.nginx import Directive, build, fs, parse_tree, to_crossplane
+from shared_paths import SHARED_STR  # noqa: E402
 
 crossplane = pytest.importorskip("crossplane", reason="crossplane (test extra) is not installed")
 
 DATA = Path(__file__).parent / "data" / "nginx"
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = Path(SHARED_STR) / "cases"
 if not CASES.is_dir():
-    CASES = Path("/work/shared/cases")
+    CASES = Path(SHARED_STR + "/cases")
 _UNESCAPE = re.compile(r"""\\(["'\\tnr])""")
 _MAP = {'"': '"', "'": "'", "\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 

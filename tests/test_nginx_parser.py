@@ -12,6 +12,7 @@ from sockdoctor.nginx import (
 )
 from sockdoctor.nginx import fs
 from sockdoctor.nginx.parser import glob_regex
+from shared_paths import SHARED_STR  # noqa: E402
 
 DATA = Path(__file__).parent / "data" / "nginx"
 
@@ -255,8 +256,8 @@ def test_build_round_trip_fixtures():
         if path.is_file():
             p = parse_text(path.read_text(), str(path))
             assert same(p, parse_text(build(p)))
-    cases = Path(__file__).resolve().parents[2] / "shared" / "cases"
-    for case in (cases if cases.is_dir() else Path("/work/shared/cases")).glob("*/nginx-T.txt"):
+    cases = Path(SHARED_STR) / "cases"
+    for case in (cases if cases.is_dir() else Path(SHARED_STR + "/cases")).glob("*/nginx-T.txt"):
         p = parse_dump(case.read_text())
         for f in p.files.values():
             q = parse_text(build(f.directives))

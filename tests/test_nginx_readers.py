@@ -10,10 +10,11 @@ import pytest
 from sockdoctor.evidence import nginx_config, nginx_grep, registry
 from sockdoctor.evidence.base import Chunk
 from sockdoctor.evidence.records import NginxConfigRecord, ReadWarning
+from shared_paths import SHARED_STR  # noqa: E402
 
-CASES = Path(os.environ.get("SOCKDOCTOR_CASES", "/work/shared/cases"))
+CASES = Path(os.environ.get("SOCKDOCTOR_CASES", SHARED_STR + "/cases"))
 if not CASES.is_dir():
-    CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+    CASES = Path(SHARED_STR) / "cases"
 
 # case -> {file: (user, main_file or None, [(directive, path, upstream, abstract, file, file_line)])}
 EXPECTED = {

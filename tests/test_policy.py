@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from sockdoctor.policy import forbidden_in, proposed_lines
+from shared_paths import SHARED_STR  # noqa: E402
 
 NEVER = [
     "chmod 666 /run/app.sock", "chmod 0777 /run/app", "sudo chmod -R 777 /var/www/app", "chmod o+w /run/x.sock",
@@ -63,7 +64,7 @@ def test_each_message_names_the_line():
     assert found == ["world-writable mode (o+w): chmod 777 /run/app.sock", "disables SELinux enforcement: setenforce 0"]
 
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = Path(SHARED_STR) / "cases"
 
 
 # Wrong for one case, not insecure everywhere: the case checks own these, not the general policy.

@@ -19,12 +19,13 @@ from sockdoctor.evidence import (apparmor_profile, cmdline, compose, dockerfile,
                                  puma, registry, supervisord, systemctl_show, systemctl_status, systemd_unit,
                                  tmpfiles, uwsgi)
 from sockdoctor.evidence.base import Chunk
+from shared_paths import SHARED_STR  # noqa: E402
 from sockdoctor.evidence.records import (CommandLine, ConfigFile, ContainerSpec, ErrorLogEvent, LogFact, ReadWarning,
                                          Source)
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = Path(SHARED_STR) / "cases"
 if not CASES.is_dir():
-    CASES = Path("/work/shared/cases")
+    CASES = Path(SHARED_STR + "/cases")
 DATA = Path(__file__).parent / "data" / "configs"
 MINE = [systemd_unit, systemctl_show, systemctl_status, journal, php_fpm, uwsgi, gunicorn, puma, supervisord, tmpfiles,
         apparmor_profile, dockerfile, compose, k8s]

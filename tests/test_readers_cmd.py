@@ -9,12 +9,13 @@ import pytest
 from sockdoctor.evidence import (access_log, audit, error_log, find, getfacl, group, id as id_reader, kernel_log,
                                  ls, mac_status, namei, passwd, probe_output, proc_status, ps, ss, stat, sysctl)
 from sockdoctor.evidence.base import Chunk
+from shared_paths import SHARED_STR  # noqa: E402
 from sockdoctor.evidence.records import (AclRecord, AppArmorDenial, AvcDenial, ErrorLogEvent, FileNode, GroupRecord,
                                          IdRecord, Listener, LogFact, MacStatus, NginxNotice, PasswdRecord, ProcessRecord,
                                          ProcStatus, ReadWarning, SysctlRecord)
 
 DATA = Path(__file__).parent / "data" / "outputs"
-CASES = Path("/work/shared/cases")
+CASES = Path(SHARED_STR + "/cases")
 
 
 def chunk(text: str, command: str | None = None, first_line: int = 1, name: str = "in.txt") -> Chunk:

@@ -10,8 +10,9 @@ import pytest
 
 from sockdoctor.redact import redact, restore
 from sockdoctor.redact.detectors import _HOSTNAME, _TLDS
+from shared_paths import SHARED_STR  # noqa: E402
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+CASES = Path(SHARED_STR) / "cases"
 CASE_DIRS = sorted(p for p in CASES.glob("*") if p.is_dir()) if CASES.is_dir() else []
 
 # One secret-bearing line per format; injected after every structural line of a case.

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from sockdoctor.evidence import registry, split as splitter
 from sockdoctor.evidence.split import MAX_PIECES, prompt_command, split
 from sockdoctor.evidence.textio import decode_input
+from shared_paths import SHARED_STR  # noqa: E402
 
-CASES = Path("/work/shared/cases")
+CASES = Path(SHARED_STR + "/cases")
 
 # kind each input file of the worked cases must get when found in paste.txt. Kinds read by this
 # module's readers are asserted always; other readers' kinds only once their module exists.

@@ -268,8 +268,10 @@ def build(ev, *, distro: str | None = None, nginx_user: str | None = None, stati
         for a in acls:
             if a.path and (_norm(a.path) == path or posixpath.basename(a.path) == posixpath.basename(path)):
                 info.acl = a
-    # abstract / non-path names
-    worker = _worker(ev, of, user_directive, processes, nginx_user, distro_name, assumptions)
+    for info in sockets.values():
+        if info.node is None:
+            info.node = _predicted_node(info)
+    worker = _worker(ev, of, user_directive, processes, nginx_user, distro_name, assumptions, static_only)
 
     return Host(
         ev=ev, nginx=nginx, sockets=sockets, worker=worker, distro=distro_name, distro_basis=distro_basis,
@@ -296,7 +298,46 @@ def _group_names(of) -> dict[int, str]:
     return names
 
 
-def _worker(ev, of, user_directive, processes, nginx_user, distro, assumptions) -> Worker:
+def _full_databases(of, user) -> bool:
+    """A whole /etc/passwd and /etc/group (a --root tree, `getent group` without names) rather than an
+    excerpt: then a group that does not list the user really does not have it as a member."""
+    groups, passwd = of(R.GroupRecord), of(R.PasswdRecord)
+    return len(groups) >= 8 and any(p.name == user for p in passwd) and any(g.name == "root" for g in groups)
+
+
+def _predicted_node(info: SocketInfo) -> R.FileNode | None:
+    """The socket its creator's configuration would make, when no listing of the live node is given.
+
+    Used by lint and by pastes without `ls`: systemd .socket (SocketUser/SocketGroup/SocketMode,
+    default root:root 0666) and PHP-FPM pools (listen.owner/group/mode, default master:master 0660)."""
+    for p in info.producers:
+        cfg = p.config
+        if p.component == "systemd" and isinstance(cfg, R.ConfigFile):
+            user = cfg.get("SocketUser")
+            group = cfg.get("SocketGroup")
+            mode = cfg.get("SocketMode")
+            src = (mode or group or p.setting).source
+            try:
+                bits = int(mode.value, 8) if mode and mode.value else 0o666
+            except ValueError:
+                return None
+            return R.FileNode(info.path, "socket", bits, user.value if user else "root",
+                              group.value if group else (user.value if user else "root"), src, tool="predicted")
+        if p.component == "php-fpm" and isinstance(cfg, R.ConfigFile) and not cfg.get("listen.acl_users"):
+            owner, group, mode = cfg.get("listen.owner"), cfg.get("listen.group"), cfg.get("listen.mode")
+            if owner is None and group is None:
+                return None
+            try:
+                bits = int(mode.value, 8) if mode and mode.value else 0o660
+            except ValueError:
+                return None
+            src = (group or owner).source
+            return R.FileNode(info.path, "socket", bits, owner.value if owner else "root",
+                              group.value if group else (owner.value if owner else "root"), src, tool="predicted")
+    return None
+
+
+def _worker(ev, of, user_directive, processes, nginx_user, distro, assumptions, static_only=False) -> Worker:
     notes: list[str] = []
     evidence: list[R.Source] = []
     worker_pids = {p.pid for p in processes if p.role == "nginx_worker" and p.pid is not None}
@@ -376,7 +417,7 @@ def _worker(ev, of, user_directive, processes, nginx_user, distro, assumptions) 
         wc = access.worker_credentials(
             user if (directive_user or nginx_user) else user, group_opt, passwd,
             [tuple(v) for v in groups_db.values()], master_is_root=master_root is not False,
-            databases_complete=id_rec is not None and id_rec.user == user)
+            databases_complete=(id_rec is not None and id_rec.user == user) or _full_databases(of, user))
         db_creds = wc.creds
         notes.extend(wc.notes)
         errors.extend(wc.errors)
@@ -389,8 +430,8 @@ def _worker(ev, of, user_directive, processes, nginx_user, distro, assumptions) 
         # names only: the worker is known by name, its groups by the group named like it
         gname = directive_group or user
         db_creds = access.Creds(uid=None, gid=None, groups=None, user=user, group=gname,
-                                group_names=frozenset([gname]), groups_complete=False)
-        assumptions.append(f"worker groups not shown; assumed group {gname} (add `id {user}` to be sure)")
+                                group_names=frozenset([gname]), groups_complete=static_only)
+        assumptions.append(f"worker groups not shown; assumed group {gname} only (add `id {user}` to be sure)")
     creds = proc_creds or db_creds
     return Worker(user=user, creds=creds, db_creds=db_creds, basis=basis if not proc_creds else "/proc/PID/status of a worker",
                   evidence=evidence, master_root=master_root, notes=notes, errors=errors)

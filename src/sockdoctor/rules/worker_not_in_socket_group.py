@@ -27,8 +27,15 @@ def check(host):
         n = info.node
         origin = None
         for p in info.producers:
+            path = getattr(p.config, "path", None) or p.config.source.input
             if p.component == "systemd":
-                origin = Origin("systemd", "SocketGroup", C.setting_ref(p.config, p.setting).rsplit(":", 1)[0] if p.setting else p.config.path)
+                origin = Origin("systemd", "SocketGroup", path)
+            elif p.component == "php-fpm" and origin is None:
+                origin = Origin("php-fpm", "listen.group", path)
+            elif p.component == "uwsgi" and origin is None:
+                origin = Origin("uwsgi", "chown-socket", path)
+            elif p.component in ("gunicorn", "puma", "unicorn") and origin is None:
+                origin = Origin(p.component, "group", path)
         out.append(C.make(
             globals(), info.path,
             f"nginx workers ({host.worker.creds.label()}) are not owner or group of {info.path} "

@@ -81,7 +81,7 @@ def check(host):
             continue
         shown = []
         n = info.node
-        if n is not None and n.type == "socket" and n.mode is not None and n.mode & 0o002:
+        if n is not None and n.tool != "predicted" and n.type == "socket" and n.mode is not None and n.mode & 0o002:
             shown.append(n.source)
         reasons = []
         socket_units = [p for p in info.producers if p.component == "systemd"]

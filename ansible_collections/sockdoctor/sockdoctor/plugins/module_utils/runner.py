@@ -25,13 +25,13 @@ def sockdoctor_available():
     return True
 
 
-def check_report(root=None, socket=None, nginx_user=None, probe=True):
+def check_report(root=None, socket=None, nginx_user=None, probe=True, nginx_conf=None):
     """The `sockdoctor check --format json` report as a dict, plus its exit status."""
-    data, status, _ = check(root, socket, nginx_user, probe)
+    data, status, _ = check(root, socket, nginx_user, probe, nginx_conf)
     return data, status
 
 
-def check(root=None, socket=None, nginx_user=None, probe=True):
+def check(root=None, socket=None, nginx_user=None, probe=True, nginx_conf=None):
     """(JSON report as a dict, exit status, sockdoctor.report.Report) of `sockdoctor check`.
 
     Raises RuntimeError with a one-line message when the package or the tree is missing."""
@@ -43,7 +43,7 @@ def check(root=None, socket=None, nginx_user=None, probe=True):
 
     if root and not os.path.isdir(root):
         raise RuntimeError("root %s: not a directory" % root)
-    col = collect(root=os.path.abspath(root) if root else None, socket=socket)
+    col = collect(root=os.path.abspath(root) if root else None, conf=nginx_conf, socket=socket)
     probes, probe_notes = cmd.run_probes(col) if probe else ({}, ["probe skipped: probe=false"])
     rows = cmd.socket_rows(col, probes)
     notes = cmd.disagreements(rows)

@@ -30,6 +30,9 @@ options:
   nginx_user:
     description: The nginx worker user, when no evidence on the host shows it.
     type: str
+  nginx_conf:
+    description: The nginx main config (default the running master's C(-c), else /etc/nginx/nginx.conf).
+    type: path
   probe:
     description: Connect to each socket as the worker (live host, as root only).
     type: bool
@@ -117,12 +120,14 @@ def main():
             root=dict(type="path"),
             nginx_user=dict(type="str"),
             probe=dict(type="bool", default=True),
+            nginx_conf=dict(type="path"),
         ),
         supports_check_mode=True,
     )
     p = module.params
     try:
-        data, status = check_report(root=p["root"], socket=p["socket"], nginx_user=p["nginx_user"], probe=p["probe"])
+        data, status = check_report(root=p["root"], socket=p["socket"], nginx_user=p["nginx_user"], probe=p["probe"],
+                                    nginx_conf=p["nginx_conf"])
     except RuntimeError as exc:
         module.fail_json(msg=str(exc), sockdoctor_failed=True)
     except Exception as exc:  # an internal error must still come back as a result, not a traceback

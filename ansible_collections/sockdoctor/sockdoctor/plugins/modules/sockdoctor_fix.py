@@ -135,7 +135,8 @@ def main():
     )
     p = module.params
     try:
-        data, _, report = check(root=p["root"], socket=p["socket"], nginx_user=p["nginx_user"], probe=False)
+        data, _, report = check(root=p["root"], socket=p["socket"], nginx_user=p["nginx_user"], probe=False,
+                                 nginx_conf=p["nginx_conf"])
     except Exception as exc:
         module.fail_json(msg="sockdoctor check failed: %s" % exc)
     result = dict(changed=False, fix={}, findings_before=[f["cause"] for f in data.get("findings", [])])
@@ -167,7 +168,8 @@ def main():
         run_dir, changed = txn.apply(plan, p["run_dir"])
     except txn.ApplyError as exc:
         module.fail_json(msg="sockdoctor fix failed and was rolled back: %s" % exc, **result)
-    after, _, _ = check(root=p["root"], socket=p["socket"], nginx_user=p["nginx_user"], probe=False)
+    after, _, _ = check(root=p["root"], socket=p["socket"], nginx_user=p["nginx_user"], probe=False,
+                                 nginx_conf=p["nginx_conf"])
     result.update(changed=changed, run_dir=run_dir, findings_after=[f["cause"] for f in after.get("findings", [])])
     module.exit_json(**result)
 
