@@ -301,6 +301,8 @@ def _group_names(of) -> dict[int, str]:
 def _full_databases(of, user) -> bool:
     """A whole /etc/passwd and /etc/group (a --root tree, `getent group` without names) rather than an
     excerpt: then a group that does not list the user really does not have it as a member."""
+    if any(f.kind == "group_database_complete" for f in of(R.LogFact)):
+        return True
     groups, passwd = of(R.GroupRecord), of(R.PasswdRecord)
     return len(groups) >= 8 and any(p.name == user for p in passwd) and any(g.name == "root" for g in groups)
 

@@ -574,6 +574,8 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
             continue
         col.add_input(path if root is None else _under(root, path), text, path.rsplit("/", 1)[-1])
         (col.users if path == "/etc/passwd" else col.groups).update(id_names(text))
+        if path == "/etc/group":
+            col.records.append(LogFact("group_database_complete", {"path": path}, Source(path, 1, 0, "")))
     master, master_argv = (None, []) if root else find_master(conf)
     pid_hint = collect_nginx(col, conf, master_argv)
     if socket:
