@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SEED_ROOTS = [REPO / "tests" / "data", REPO / "examples", Path(os.environ.get("SOCKDOCTOR_CASES", "/work/shared/cases"))]
+_SHARED = REPO.parent / "shared" if (REPO.parent / "shared" / "cases").is_dir() else Path("/work/shared")
+SEED_ROOTS = [REPO / "tests" / "data", REPO / "examples", Path(os.environ.get("SOCKDOCTOR_SHARED") or _SHARED) / "cases"]
 MAX_SEED = 64 * 1024
 
 
