@@ -16,6 +16,8 @@ def decision(host: model.Host, info: model.SocketInfo, creds: access.Creds | Non
     creds = creds or host.worker.creds
     if creds is None or not info.path.startswith("/"):
         return None
+    if info.node is None and not info.events and not _ancestor_shown(host, info.path):
+        return None  # nothing shown about this path: a walk of unknowns decides nothing
     cache = host.__dict__.setdefault("_decisions", {})
     key = (info.path, creds)
     if key not in cache:
@@ -122,3 +124,12 @@ def socket_ok(d: access.Decision | None) -> bool:
     if d.allowed is True:
         return True
     return d.allowed is None and bool(d.trace) and d.trace[-1].needed == "w" and d.trace[-1].verdict == "ok"
+
+
+def _ancestor_shown(host: model.Host, path: str) -> bool:
+    p = posixpath.dirname(path)
+    while p not in ("/", ""):
+        if p in host.nodes:
+            return True
+        p = posixpath.dirname(p)
+    return False
