@@ -38,6 +38,8 @@ class SocketInfo:
 
     @property
     def errnos(self) -> list[int]:
+        if not self.events:
+            return []
         return [e.errno for e in self.events if e.errno is not None]
 
     @property

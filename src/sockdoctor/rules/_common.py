@@ -16,11 +16,13 @@ def decision(host: model.Host, info: model.SocketInfo, creds: access.Creds | Non
     creds = creds or host.worker.creds
     if creds is None or not info.path.startswith("/"):
         return None
-    if info.node is None and not info.events and not _ancestor_shown(host, info.path):
-        return None  # nothing shown about this path: a walk of unknowns decides nothing
     cache = host.__dict__.setdefault("_decisions", {})
     key = (info.path, creds)
-    if key not in cache:
+    if key in cache:
+        return cache[key]
+    if info.node is None and not info.events and not _ancestor_shown(host, info.path):
+        cache[key] = None  # nothing shown about this path: a walk of unknowns decides nothing
+    else:
         comps = model.components(host, info.path)
         stale = model.listener_known(host, info)
         if stale is False and comps and comps[-1].type == "socket":
@@ -127,6 +129,8 @@ def socket_ok(d: access.Decision | None) -> bool:
 
 
 def _ancestor_shown(host: model.Host, path: str) -> bool:
+    if not host.nodes:
+        return False
     p = posixpath.dirname(path)
     while p not in ("/", ""):
         if p in host.nodes:
