@@ -64,3 +64,16 @@ def test_healthy_setup_exit_0():
     p = sd("diagnose", "--format", "json", "-", stdin=healthy.encode())
     assert p.returncode == 0, p.stdout
     assert json.loads(p.stdout)["findings"] == []
+
+
+def test_sarif_is_valid_and_points_at_evidence():
+    import jsonschema
+    from shared_paths import SCHEMAS
+
+    p = sd("diagnose", "--format", "sarif", str(SEED))
+    assert p.returncode == 1, p.stderr
+    log = json.loads(p.stdout)
+    jsonschema.validate(log, json.loads((SCHEMAS / "sarif-2.1.0.json").read_text()))
+    first = log["runs"][0]["results"][0]
+    assert first["ruleId"] == "worker_not_in_socket_group"
+    assert first["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1

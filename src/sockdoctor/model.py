@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from sockdoctor import access
 from sockdoctor.evidence import records as R
-from sockdoctor.evidence.cmdline import option as cmd_option
 
 DISTRO_NGINX_USER = {"debian": "www-data", "rhel": "nginx", "alpine": "nginx", "nginx.org": "nginx"}
 SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
@@ -94,15 +93,6 @@ class Host:
 
     def units(self, suffix: str) -> list[R.ConfigFile]:
         return [c for c in self.configs if c.kind == "systemd_unit" and c.path.endswith(suffix)]
-
-    def node_for(self, path: str) -> R.FileNode | None:
-        if path in self.nodes:
-            return self.nodes[path]
-        cands = self.basename_nodes.get(posixpath.basename(path), [])
-        return cands[-1] if cands else None
-
-    def node_record(self, path: str) -> R.FileNode | None:
-        return self.nodes.get(path)
 
 
 def _norm(path: str | None) -> str | None:
@@ -194,9 +184,8 @@ def _infer_distro(ev, nginx, processes, configs, containers, explicit: str | Non
             return "alpine", f"image {cont.image} ({cont.source.ref()})"
         if img.startswith("nginx"):
             return "nginx.org", f"image {cont.image} ({cont.source.ref()})"
-    if "/etc/php-fpm.d/" in blob or "/etc/nginx/conf.d/" in blob and "/etc/php/" not in blob and "sites-enabled" not in blob:
-        if "/etc/php-fpm.d/" in blob:
-            return "rhel", "PHP-FPM pool under /etc/php-fpm.d/"
+    if "/etc/php-fpm.d/" in blob:
+        return "rhel", "PHP-FPM pool under /etc/php-fpm.d/"
     if "sites-enabled" in blob or "/etc/php/" in blob:
         return "debian", "Debian-style paths (sites-enabled, /etc/php/X.Y)"
     return None, "no distro evidence"
@@ -494,7 +483,7 @@ STANDARD_DIRS = {"/": 0o755, "/run": 0o755, "/var": 0o755, "/var/run": 0o755, "/
 def listener_known(host: Host, info: SocketInfo) -> bool | None:
     """True: something listens; False: evidence says nothing listens; None: not shown."""
     if info.listeners:
-        return any(l.state.upper() in ("LISTEN", "LISTENING", "01") for l in info.listeners) or True
+        return True
     for run in host.commands_run:
         if run.kind == "ss" or run.command.startswith("ss "):
             if info.path in run.command or run.empty or "-x" in run.command:
@@ -504,6 +493,3 @@ def listener_known(host: Host, info: SocketInfo) -> bool | None:
             return int(f.data.get("count", 0) or 0) > 0
     return None
 
-
-def app_umask(cmd) -> str | None:
-    return cmd_option(cmd, "umask") if isinstance(cmd, R.CommandLine) else None

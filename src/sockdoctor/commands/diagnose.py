@@ -65,7 +65,7 @@ def collect(paths: list[str]) -> list[tuple[str, str]]:
     return items
 
 
-def emit(report, args) -> None:
+def emit(report, args, texts: dict[str, str] | None = None) -> None:
     data = report.to_json()
     if args.format == "json":
         text = json.dumps(data, indent=2) + "\n"
@@ -73,11 +73,13 @@ def emit(report, args) -> None:
         from sockdoctor.render import markdown
         text = markdown.render(data)
     elif args.format == "sarif":
-        try:
-            from sockdoctor.render import sarif
-        except ImportError:
-            raise UsageError("--format sarif is not available in this build") from None
-        text = json.dumps(sarif.render(data) if hasattr(sarif, "render") else sarif.to_sarif(data), indent=2) + "\n"
+        from sockdoctor.lint.runner import LintResult, locate
+        from sockdoctor.render import sarif
+
+        texts = texts or {}
+        result = LintResult(files=[], report=report, texts=texts,
+                            locations={f.id: loc for f in report.findings if (loc := locate(f, texts))})
+        text = json.dumps(sarif.render(result), indent=2) + "\n"
     else:
         from sockdoctor.render import text as text_render
         color = not args.output and sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
@@ -98,5 +100,5 @@ def run(args) -> int:
     if items and not usable and not report.findings:
         first = items[0][0]
         raise UsageError(f"{first}:1: nothing sockdoctor can read (no nginx config, log line, ls/ps/id output or unit)")
-    emit(report, args)
+    emit(report, args, dict(items))
     return report.exit_status()

@@ -124,6 +124,12 @@ def restart_for(host, producer) -> list[str]:
     return [f"systemctl restart {q(comp)}  # restart the service that runs {one_line(comp)}"]
 
 
+def app_service(host):
+    """The app's .service unit when the evidence shows one (the last one given)."""
+    units = host.units(".service")
+    return units[-1] if units else None
+
+
 def _service_running(host, producer):
     path = getattr(producer.config, "path", None)
     for c in host.units(".service"):
@@ -140,7 +146,7 @@ def _nginx_line(host, ref):
     for n in host.nginx:
         lines = n.files.get(ref.file) if hasattr(n.files, "get") else None
         if lines:
-            return ref.file if n.path_known else ref.file, lines, ref.file_line - 1
+            return ref.file, lines, ref.file_line - 1
     return None
 
 

@@ -330,9 +330,7 @@ def private_namespace(host, finding):
 
 def upstream_not_running(host, finding):
     info = _info(host, finding)
-    unit = None
-    for c in host.units(".service"):
-        unit = c
+    unit = F.app_service(host)
     out = []
     if unit is not None:
         name = F.unit_name(unit.path)
@@ -356,9 +354,7 @@ def upstream_not_running(host, finding):
 
 def stale_socket_no_listener(host, finding):
     info = _info(host, finding)
-    unit = None
-    for c in host.units(".service"):
-        unit = c
+    unit = F.app_service(host)
     out = []
     if unit is not None:
         name = F.unit_name(unit.path)

@@ -91,23 +91,6 @@ def make(rule: dict, info_path: str | None, summary: str, *, confidence: float =
                    failure=rule["KIND"] == "failure", explains_errno=errno)
 
 
-def src_ref(source: R.Source | None, file_path: str | None = None, file_line: int | None = None) -> str | None:
-    if file_path and file_line:
-        return f"{file_path}:{file_line}"
-    return source.ref() if source else None
-
-
-def setting_ref(cfg, setting: R.Setting | None) -> str:
-    """file:line of a setting inside its real file when the path is known, else input:line."""
-    if setting is None:
-        return cfg.path if hasattr(cfg, "path") else ""
-    path = getattr(cfg, "path", None)
-    first = getattr(cfg, "first_line", 1)
-    if path and getattr(cfg, "path_known", False):
-        return f"{path}:{setting.source.line - first + 1}"
-    return setting.source.ref()
-
-
 def socket_group_bits(info: model.SocketInfo) -> int | None:
     n = info.node
     if n is None or n.mode is None:
