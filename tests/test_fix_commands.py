@@ -104,8 +104,9 @@ DRIVER = textwrap.dedent(r"""
     for d in /etc /run /var /srv /home /opt /tmp; do mount -t tmpfs tmpfs "$d" || exit 97; done
     scratch=/tmp/scratch; mkdir -p "$scratch/bin"
     export STUBLOG="$scratch/argv.log"
+    # one printf per call = one write(): stubs in a pipeline run at once and must not interleave
     for name in $STUB_NAMES; do
-        printf '#!%s\n{ printf "%%s\\0" "${0##*/}" "$@"; printf "\\001\\0"; } >> "$STUBLOG"\nexit 0\n' "$REAL_SH" \
+        printf '#!%s\nprintf "%%s\\0" "${0##*/}" "$@" "$(printf "\\001")" >> "$STUBLOG"\nexit 0\n' "$REAL_SH" \
             > "$scratch/bin/$name"
         "$REAL_CHMOD" 755 "$scratch/bin/$name"
     done
