@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sockdoctor.evidence import (access_log, audit, error_log, find, getfacl, group, id as id_reader, kernel_log,
-                                 ls, mac_status, namei, passwd, probe_output, proc_status, ps, ss, stat, sysctl)
+                                 logscan, ls, mac_status, namei, passwd, probe_output, proc_status, ps, ss, stat, sysctl)
 from sockdoctor.evidence.base import Chunk
 from shared_paths import SHARED_STR  # noqa: E402
 from sockdoctor.evidence.records import (AclRecord, AppArmorDenial, AvcDenial, ErrorLogEvent, FileNode, GroupRecord,
@@ -329,7 +329,7 @@ def test_error_log_scan_file_streams_in_blocks(tmp_path):
         for n in range(3000):
             fh.write(other if n % 3 else line.format(n=n))
         fh.write('nginx: [emerg] getgrnam("nope") failed')  # no final newline
-    recs = error_log.scan_file(path, keep=10, block_size=4096)  # tiny blocks: lines straddle block edges
+    recs = logscan.scan_file(path, keep=10, block_size=4096)  # tiny blocks: lines straddle block edges
     (summary,) = [r for r in recs if isinstance(r, LogFact)]
     assert summary.data["count"] == 1000 and summary.data["first_line"] == 1 and summary.data["last_line"] == 2998
     events = of(recs, ErrorLogEvent)
@@ -338,7 +338,7 @@ def test_error_log_scan_file_streams_in_blocks(tmp_path):
     (notice,) = of(recs, NginxNotice)
     assert notice.name == "nope" and notice.source.line == 3001
     with path.open("rb") as fh:
-        assert sum(1 for r in error_log.iter_scan(fh) if isinstance(r, ErrorLogEvent)) == 1000
+        assert sum(1 for r in logscan.iter_scan(fh) if isinstance(r, ErrorLogEvent)) == 1000
 
 
 def test_access_log_status():

@@ -1,21 +1,18 @@
 """nginx error.log lines: connect() failures to Unix sockets and the notices that explain them.
 
 Lines may carry container or journal prefixes (`web-1  | `, `Jan 15 03:42:17 host nginx[1]: `).
-Huge logs are streamed with ``scan_file``: blocks are searched for a few marker substrings at C
-speed and only the lines holding one are decoded and parsed, so memory stays flat in the file's
-size. ``parse_line`` is public so other readers (journal, container logs) can delegate nginx lines.
+Huge logs are streamed by sockdoctor.evidence.logscan. ``parse_line`` is public so other readers
+(journal, container logs, the streamed scan) can delegate nginx lines.
 """
 from __future__ import annotations
 
-import io
-import os
 import re
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
 from sockdoctor import limits
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
-from sockdoctor.evidence.records import ErrorLogEvent, LogFact, NginxNotice, ReadWarning, Source
+from sockdoctor.evidence.records import ErrorLogEvent, NginxNotice, ReadWarning, Source
 
 KIND = "error_log"
 
@@ -39,7 +36,6 @@ _USER_IGNORED = '"user" directive makes sense only if the master process runs wi
 
 # Cheap substring tests before any regex (the fast path of scan_file).
 MARKERS = ("unix:", "[emerg]", '"user" directive')
-_BMARKERS = tuple(m.encode() for m in MARKERS)
 
 
 def detect(chunk: Chunk) -> Detection | None:
@@ -77,15 +73,16 @@ def parse_line(line: str, source: Source) -> ErrorLogEvent | NginxNotice | None:
         if not m:
             return None
         level, msg, time, pid, conn = m.group("level"), m.group("msg"), None, None, None
-    if _USER_IGNORED in msg:
+    # nginx starts these messages with the call; a request URL quoting one is not a notice
+    if msg.startswith("the ") and msg[4:4 + len(_USER_IGNORED)] == _USER_IGNORED:
         return NginxNotice("user_ignored", None, source, msg)
-    g = _GETPW.search(msg) if 'nam("' in msg else None
+    g = _GETPW.match(msg)
     if g:
         return NginxNotice(f"{g.group('fn')}_failed", g.group("name"), source, msg)
-    g = _INITGROUPS.search(msg) if "initgroups(" in msg else None
+    g = _INITGROUPS.match(msg)
     if g:
         return NginxNotice("initgroups_failed", g.group("name").strip() or None, source, msg)
-    g = _BIND.search(msg) if "bind() to" in msg else None
+    g = _BIND.match(msg)
     if g:
         addr = g.group("addr")
         return NginxNotice("bind_failed", addr[5:] if addr.startswith("unix:") else addr, source, msg)
@@ -162,110 +159,3 @@ def _marked_lines(text: str) -> Iterator[tuple[int, str]]:
         last = start
         end = text.find("\n", start)
         yield line_no, text[start:] if end == -1 else text[start:end]
-
-
-# --- streaming -------------------------------------------------------------------------------
-
-BLOCK = 4 * 1024 * 1024
-MAX_LINE = 64 * 1024
-
-
-def iter_scan(src: str | os.PathLike | BinaryIO, name: str | None = None,
-              block_size: int = BLOCK) -> Iterator:
-    """Yield records from a log file or binary file object, line by line in bounded memory.
-
-    Only lines holding a marker are decoded (UTF-8, invalid bytes replaced). A line longer than
-    MAX_LINE is cut and reported."""
-    own = isinstance(src, (str, os.PathLike))
-    fh: BinaryIO = open(src, "rb") if own else src  # noqa: SIM115
-    if name is None:
-        name = os.fspath(src) if own else getattr(fh, "name", "<stream>")
-        name = name if isinstance(name, str) else "<stream>"
-    if isinstance(fh, io.TextIOBase):
-        raise TypeError("iter_scan needs a binary file object")
-    try:
-        carry = b""
-        line_base = 1  # line number of the first line in `buf`
-        while True:
-            data = fh.read(block_size)
-            if not data:
-                break
-            buf = carry + data if carry else data
-            cut = buf.rfind(b"\n")
-            if cut == -1:
-                if len(buf) > MAX_LINE:
-                    yield ReadWarning(Source(name, line_base, 0, ""), f"line {line_base} is longer than {MAX_LINE} bytes; cut")
-                    buf = buf[:MAX_LINE]
-                carry = buf
-                continue
-            carry = buf[cut + 1:]
-            yield from _scan_block(buf, name, line_base, cut + 1)
-            line_base += buf.count(b"\n", 0, cut + 1)
-        if carry:
-            yield from _scan_block(carry, name, line_base, len(carry))
-    finally:
-        if own:
-            fh.close()
-
-
-def _scan_block(block: bytes, name: str, line_base: int, limit: int) -> Iterator:
-    """Records of the complete lines in block[:limit] (no copy of the block)."""
-    starts: set[int] = set()
-    for marker in _BMARKERS:
-        pos = block.find(marker, 0, limit)
-        while pos != -1:
-            starts.add(block.rfind(b"\n", 0, pos) + 1)
-            end = block.find(b"\n", pos, limit)
-            pos = block.find(marker, end, limit) if end != -1 else -1
-    if not starts:
-        return
-    line_no = line_base
-    last = 0
-    for start in sorted(starts):
-        line_no += block.count(b"\n", last, start)
-        last = start
-        end = block.find(b"\n", start, limit)
-        raw = block[start:limit] if end == -1 else block[start:end]
-        line = raw[:MAX_LINE].decode("utf-8", "replace").rstrip("\r")
-        rec = parse_line(line, Source(name, line_no, 0, line[:2000]))
-        if rec is not None:
-            yield rec
-
-
-def scan_file(src: str | os.PathLike | BinaryIO, name: str | None = None, keep: int = 50,
-              block_size: int = BLOCK) -> list:
-    """Records of a whole log in bounded memory.
-
-    Every notice is kept; connect() failures are kept per (socket, errno): the first and last
-    ``keep // 2`` of each, plus one LogFact ``connect_failures`` per group with the count, the
-    first and last line and time (so a 1 GB log of failures still gives a small result)."""
-    head = max(1, keep // 2)
-    groups: dict[tuple, dict] = {}
-    out_other: list = []
-    for rec in iter_scan(src, name, block_size):
-        if not isinstance(rec, ErrorLogEvent):
-            out_other.append(rec)
-            continue
-        key = (rec.socket, rec.errno, rec.syscall)
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = {"first": [], "last": [], "count": 0}
-        g["count"] += 1
-        if len(g["first"]) < head:
-            g["first"].append(rec)
-        else:
-            g["last"].append(rec)
-            if len(g["last"]) > head:
-                g["last"].pop(0)
-    events: list = []
-    for (sock, errno, call), g in groups.items():
-        kept = g["first"] + g["last"]
-        events.extend(kept)
-        first, last = kept[0], kept[-1]
-        events.append(LogFact("connect_failures", {
-            "socket": sock, "errno": errno, "syscall": call, "count": g["count"],
-            "first_line": first.source.line, "last_line": last.source.line,
-            "first_time": first.time, "last_time": last.time}, first.source))
-    out = events + out_other
-    out.sort(key=lambda r: (r.source.line, 0 if not isinstance(r, LogFact) else 1))
-    return out

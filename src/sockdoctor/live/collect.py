@@ -533,7 +533,7 @@ def collect_listeners(col: Collection) -> None:
 # --- logs and MAC ----------------------------------------------------------------------------
 
 def collect_error_log(col: Collection, prefix: str | None) -> None:
-    from sockdoctor.evidence.error_log import scan_file
+    from sockdoctor.evidence.logscan import scan_file
 
     logs = list(col.config.error_logs) if col.config else []
     if not logs:
