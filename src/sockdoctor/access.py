@@ -544,12 +544,50 @@ def decide(creds: Creds, components: list[Node], protected_symlinks: bool | None
     ``cap_dac_override`` None means "root has it" (uid 0 keeps its capabilities; nginx workers that
     setuid() away from root drop them)."""
     cap = cap_dac_override if cap_dac_override is not None else creds.is_root()
+    if not components:
+        return Decision(None, None, None, "unknown", None, None, [], ["namei -l PATH"],
+                        ["no path components shown"])
+    state = None
+    if len(components) > 1 and not any(n.type == "symlink" for n in components):
+        # a fleet's sockets share their directories: walk them once per (creds, directories)
+        try:
+            head = _walk_dirs(creds, tuple(components[:-1]), cap)
+        except TypeError:  # an unhashable field slipped in
+            head = None
+        if isinstance(head, Decision):
+            return replace(head, trace=list(head.trace), settle=list(head.settle), notes=list(head.notes))
+        state = head
+    return _walk(creds, components, protected_symlinks, cap, state)
+
+
+@dataclass
+class _WalkState:
+    """Where a walk stands after some components: resumed by _walk at ``next_index``."""
+    next_index: int
+    trace: list
+    settle: list
+    notes: list
+    unknown_at: int | None
+    symlinks: int
+
+
+@lru_cache(maxsize=1024)
+def _walk_dirs(creds: Creds, dirs: tuple[Node, ...], cap: bool | None) -> "Decision | _WalkState":
+    return _walk(creds, list(dirs), True, cap, None, prefix_only=True)
+
+
+def _walk(creds: Creds, components: list[Node], protected_symlinks: bool | None, cap: bool | None,
+          state: _WalkState | None, prefix_only: bool = False) -> "Decision | _WalkState":
+    """The kernel's walk from ``state`` (or the start) to the end; with ``prefix_only`` no
+    component is the last one and the state after the walk is returned instead of a verdict."""
     who = f"worker {creds.label()}"
-    trace: list[TraceStep] = []
-    settle: list[str] = []
-    notes: list[str] = []
-    unknown_at: int | None = None
-    symlinks = 0
+    if state is None:
+        state = _WalkState(0, [], [], [], None, 0)
+    trace: list[TraceStep] = list(state.trace)
+    settle: list[str] = list(state.settle)
+    notes: list[str] = list(state.notes)
+    unknown_at: int | None = state.unknown_at
+    symlinks = state.symlinks
 
     def add(i: int, node: Node, needed: str, step: _Step) -> None:
         nonlocal unknown_at
@@ -569,13 +607,10 @@ def decide(creds: Creds, components: list[Node], protected_symlinks: bool | None
                          f"checked; if it also fails, its error comes first")
         return Decision(False, errno, i, reason, step.why, step.class_used, trace, settle, notes)
 
-    if not components:
-        step = _Step("unknown", None, None, None, "no path components shown", ["namei -l PATH"])
-        return Decision(None, None, None, "unknown", None, None, [], ["namei -l PATH"],
-                        [step.text])
-    last_index = len(components) - 1
-    inferred = _trailing_links(components)
-    for i, node in enumerate(components):
+    last_index = len(components) if prefix_only else len(components) - 1
+    inferred = _trailing_links(components) if not prefix_only else {}
+    for i in range(state.next_index, len(components)):
+        node = components[i]
         last = i == last_index
         if node.type == "missing":
             step = _Step("denied", ENOENT, None, "missing",
@@ -655,10 +690,14 @@ def decide(creds: Creds, components: list[Node], protected_symlinks: bool | None
         if step.verdict == "ok" and node.type == "socket" and node.listening is None:
             notes.append(f"{who} may connect; whether a server listens on it is not shown "
                          f"(ss -xlp)")
+    if prefix_only:
+        return _WalkState(len(components), trace, settle, notes, unknown_at, symlinks)
     if unknown_at is not None:
         return Decision(None, None, unknown_at, "unknown", None, None, trace, settle, notes)
     final = trace[-1]
     return Decision(True, None, None, "ok", None, final.class_used, trace, settle, notes)
+
+
 
 
 def _trailing_links(components: list[Node]) -> dict[int, bool | None]:

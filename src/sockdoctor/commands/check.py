@@ -146,7 +146,7 @@ def evidence(col: Collection):
         piece = engine.Piece(Chunk(name, text), col.kinds[name], 1.0, "collected by sockdoctor check",
                              ev.line_counts[name])
         ev.pieces[name] = [piece]
-        ev.records.extend(engine.read_piece(piece))
+        ev.records.extend(col.read[name] if name in col.read else engine.read_piece(piece))
     ev.records.extend(col.records)
     return ev
 

@@ -9,6 +9,7 @@ from sockdoctor import limits
 from sockdoctor.cli import UsageError
 
 MAX_INPUT_BYTES = limits.DEFAULTS["max_input_bytes"]  # SOCKDOCTOR_MAX_INPUT_BYTES / --limit overrides it
+HEAD_BYTES = 64 * 1024  # what classifies a file over the limit
 
 
 def add_parser(sub):
@@ -24,7 +25,9 @@ def add_output_options(p):
     p.add_argument("--output", "-o", help="write the report to this file")
 
 
-def collect(paths: list[str]) -> list[tuple[str, str]]:
+def collect(paths: list[str], big_logs: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+    """(name, text) of every input. With ``big_logs``, a file over the input limit that starts like
+    an nginx error.log is not refused: its (name, path) goes there, to be streamed (stream_log)."""
     from sockdoctor.evidence.textio import decode_input
 
     items: list[tuple[str, str]] = []
@@ -49,9 +52,15 @@ def collect(paths: list[str]) -> list[tuple[str, str]]:
         else:
             raise UsageError(f"{path}: no such file or directory")
         for f in files:
+            name = os.path.basename(f) if len(paths) == 1 and os.path.isdir(path) else f
             try:
                 max_bytes = limits.value("max_input_bytes", MAX_INPUT_BYTES)
                 with open(f, "rb") as fh:
+                    if big_logs is not None and os.fstat(fh.fileno()).st_size > max_bytes:
+                        if is_error_log(fh.read(HEAD_BYTES), name):
+                            big_logs.append((name, f))
+                            continue
+                        fh.seek(0)
                     data = fh.read(max_bytes + 1)  # a file growing after a size check stays bounded
                 if len(data) > max_bytes:
                     raise UsageError(f"{f}:1: more than the {max_bytes}-byte input limit "
@@ -61,8 +70,34 @@ def collect(paths: list[str]) -> list[tuple[str, str]]:
             text, warnings = decode_input(data, os.path.basename(f))
             for w in warnings:
                 print(f"sockdoctor: warning: {w}", file=sys.stderr)
-            items.append((os.path.basename(f) if len(paths) == 1 and os.path.isdir(path) else f, text))
+            items.append((name, text))
     return items
+
+
+def is_error_log(head: bytes, name: str) -> bool:
+    """Whether the splitter reads these first bytes of a file as an nginx error.log and nothing else."""
+    from sockdoctor.evidence import split
+
+    end = head.rfind(b"\n")
+    text = head[:end + 1 if end != -1 else len(head)].decode("utf-8", "replace")
+    return {p.kind for p in split.split(name, text) if p.kind} == {"error_log"}
+
+
+def stream_log(ev, name: str, path: str) -> None:
+    """Add a big error.log to ``ev`` without reading it into memory: the streamed scan's records
+    (connect() failures summarised per socket) and the input's kind and line count for the report."""
+    from sockdoctor import engine
+    from sockdoctor.evidence.base import Chunk
+    from sockdoctor.live.logscan import tally_path
+
+    try:
+        tally = tally_path(path, name)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+    ev.records.extend(tally.records())
+    ev.line_counts[name] = tally.lines
+    ev.pieces[name] = [engine.Piece(Chunk(name, ""), "error_log", 1.0,
+                                    "nginx error.log over the input limit, streamed", tally.lines)]
 
 
 def emit(report, args, texts: dict[str, str] | None = None) -> None:
@@ -94,8 +129,12 @@ def emit(report, args, texts: dict[str, str] | None = None) -> None:
 def run(args) -> int:
     from sockdoctor import engine
 
-    items = collect(args.inputs)
-    report = engine.diagnose(items, distro=args.distro, nginx_user=args.nginx_user)
+    big_logs: list[tuple[str, str]] = []
+    items = collect(args.inputs, big_logs)
+    ev = engine.read_inputs(items)
+    for name, path in big_logs:
+        stream_log(ev, name, path)
+    report = engine.diagnose_evidence(ev, distro=args.distro, nginx_user=args.nginx_user)
     usable = [i for i in report.inputs if i.kind != "unrecognized"]
     if items and not usable and not report.findings:
         first = items[0][0]

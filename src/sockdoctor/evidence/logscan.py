@@ -26,7 +26,8 @@ MAX_LINE = 64 * 1024
 
 # The lines error_log.parse_line can turn into a record hold one of these. The long needle stands
 # for '"user" directive' (it is in every such notice) because bytes.find skips faster on it.
-MARKERS = (b"unix:", b" [emerg] ", b"makes sense only if the master process runs with super-user")
+# "[emerg]" has no space before it: nginx's stderr line may reach the log as `[emerg] getpwnam(...`.
+MARKERS = (b"unix:", b"[emerg]", b"makes sense only if the master process runs with super-user")
 
 _HEADER = rb"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] \d+#\d+: (?:\*\d+ )?"
 # A plain `connect() to unix:` failure line, keyed exactly as parse_line would read it; anything
@@ -60,6 +61,7 @@ class MarkedLines:
     def __init__(self, fh: BinaryIO, block_size: int = BLOCK, length: int | None = None):
         self.fh, self.block_size, self.left = fh, block_size, length
         self.lines = 0
+        self._cut_line = 0  # the line whose MAX_LINE cut was reported while it was read
 
     def _readinto(self, view: memoryview) -> int:
         if self.left is not None:
@@ -80,7 +82,6 @@ class MarkedLines:
         buf = bytearray(self.block_size + MAX_LINE)
         view = memoryview(buf)
         carry = 0  # bytes of an unfinished line at the front of buf
-        cut_line = 0
         while True:
             n = self._readinto(view[carry:carry + self.block_size])
             if not n:
@@ -94,9 +95,9 @@ class MarkedLines:
                 carry = filled - end - 1
                 buf[:carry] = bytes(view[end + 1:filled])
             if carry > MAX_LINE:
-                if cut_line != self.lines + 1:
-                    cut_line = self.lines + 1
-                    yield [(cut_line, None)]
+                if self._cut_line != self.lines + 1:
+                    self._cut_line = self.lines + 1
+                    yield [(self._cut_line, None)]
                 carry = MAX_LINE
         if carry:
             yield self._block(buf, view, carry)
@@ -128,9 +129,34 @@ class MarkedLines:
                 line += len(span) - len(span.replace(b"\n", b""))
             last = start
             out.append((line, bytes(view[start:end if end - start <= MAX_LINE else start + MAX_LINE])))
+        if limit > MAX_LINE:
+            out = self._with_long_lines(buf, limit, out)
         span = buf[last:limit]
         self.lines = line - 1 + len(span) - len(span.replace(b"\n", b""))
         return out
+
+    def _with_long_lines(self, buf: bytearray, limit: int, out: list) -> list:
+        """``out`` plus (line number, None) for each line of buf[:limit] longer than MAX_LINE, so
+        a long line that fits in one buffer is reported like one that does not. Such a line holds
+        a whole aligned window of MAX_LINE // 2 bytes without a newline: one find() per window."""
+        step = MAX_LINE // 2
+        warn = []
+        pos = 0
+        while pos + step <= limit:
+            if buf.find(b"\n", pos, pos + step) != -1:
+                pos += step
+                continue
+            start = buf.rfind(b"\n", 0, pos) + 1
+            end = buf.find(b"\n", pos + step, limit)
+            end = limit if end == -1 else end
+            if end - start > MAX_LINE:
+                line_no = self.lines + 1 + buf.count(b"\n", 0, start)
+                if line_no != self._cut_line:  # not reported already while it was read
+                    warn.append((line_no, None))
+            pos = end + 1
+        if not warn:
+            return out
+        return sorted(out + warn, key=lambda item: (item[0], item[1] is not None))
 
 
 def _record(name: str, line_no: int, raw: bytes):
@@ -138,7 +164,13 @@ def _record(name: str, line_no: int, raw: bytes):
     return parse_line(line, Source(name, line_no, 0, line[:2000]))
 
 
+def _cut_warning(name: str, line_no: int) -> ReadWarning:
+    return ReadWarning(Source(name, line_no, 0, ""), f"line {line_no} is longer than {MAX_LINE} bytes; cut")
+
+
 def _shift(rec, offset: int):
+    if isinstance(rec, ReadWarning):  # its message names the line too
+        return _cut_warning(rec.source.input, rec.source.line + offset)
     return dataclasses.replace(rec, source=dataclasses.replace(rec.source, line=rec.source.line + offset))
 
 
@@ -176,8 +208,7 @@ class Tally:
 
     def _add_slow(self, line_no: int, raw: bytes | None) -> None:
         if raw is None:
-            self.others.append(ReadWarning(Source(self.name, line_no, 0, ""),
-                                           f"line {line_no} is longer than {MAX_LINE} bytes; cut"))
+            self.others.append(_cut_warning(self.name, line_no))
             return
         u = _FAST_UPSTREAM.match(raw)
         if u is not None and b"connect() to unix:" not in raw:
@@ -258,7 +289,7 @@ def iter_scan(src: str | os.PathLike | BinaryIO, name: str | None = None, block_
     try:
         for line_no, raw in MarkedLines(fh, block_size):
             if raw is None:
-                yield ReadWarning(Source(name, line_no, 0, ""), f"line {line_no} is longer than {MAX_LINE} bytes; cut")
+                yield _cut_warning(name, line_no)
             elif (rec := _record(name, line_no, raw)) is not None:
                 yield rec
     finally:

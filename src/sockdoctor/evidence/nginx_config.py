@@ -129,6 +129,11 @@ def read_payload(chunk: Chunk) -> tuple[Payload, bool]:
 
 def read(chunk: Chunk) -> list:
     payload, known = read_payload(chunk)
+    return records_of(payload, known, chunk)
+
+
+def records_of(payload: Payload, known: bool, chunk: Chunk) -> list:
+    """The config record and a warning per parse error, for a payload parsed from ``chunk``."""
     record = extract(payload)
     out: list = [replace(record, path_known=known)]
     errors = payload.all_errors()

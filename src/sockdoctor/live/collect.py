@@ -27,6 +27,7 @@ from sockdoctor.evidence.records import (
     AclEntry, AclRecord, FileNode, Listener, LogFact, NginxConfigRecord, ProcessRecord, ProcStatus, Source,
 )
 from sockdoctor.nginx import fs as nginx_fs
+from sockdoctor.nginx.parser import Payload
 
 DEFAULT_CONF = "/etc/nginx/nginx.conf"
 COMMAND_TIMEOUT = 10.0
@@ -54,6 +55,7 @@ class Worker:
 class Collection:
     inputs: list[tuple[str, str]] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)  # input name -> reader kind, when known
+    read: dict[str, list] = field(default_factory=dict)  # input name -> its records, when already read
     records: list = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sockets: list[SocketUse] = field(default_factory=list)
@@ -185,9 +187,10 @@ def find_workers(master: int) -> list[int]:
             and (_cmdline(pid) or [""])[0].startswith("nginx: worker process")]
 
 
-def dump_from_tree(main: str, root: str | None) -> tuple[str, list[str]]:
-    """An ``nginx -T``-style dump of ``main`` and its includes, read from the filesystem
-    (under ``root`` when given). Returns (text, warnings)."""
+def dump_from_tree(main: str, root: str | None, name: str = "") -> tuple[str, Payload | None, list[str]]:
+    """An ``nginx -T``-style dump of ``main`` and its includes, read from the filesystem (under
+    ``root`` when given), with the parse re-based onto the dump as input ``name``: what
+    ``parse_dump`` of the text would give, without parsing twice. Returns (text, payload, warnings)."""
     def read_file(path: str) -> str | None:
         return nginx_fs.read_file(_under(root, path))
 
@@ -197,43 +200,52 @@ def dump_from_tree(main: str, root: str | None) -> tuple[str, list[str]]:
 
     payload = nginx.parse_tree(main, read_file, list_glob)
     if main not in payload.files:
-        return "", [f"nginx config {main}: cannot read"]
+        return "", None, [f"nginx config {main}: cannot read"]
     parts = []
+    line = 1
     for path, pf in payload.files.items():
         parts.append(f"# configuration file {path}:\n{pf.text}\n")
-    return "".join(parts), [f"nginx config: {e}" for e in payload.all_errors()]
+        pf.input, pf.first_line = name, line + 1
+        line += 2 + pf.text.count("\n")
+    return "".join(parts), payload, [f"nginx config: {e}" for e in payload.all_errors()]
 
 
 def collect_nginx(col: Collection, conf: str | None, master_argv: list[str]) -> str | None:
-    """Adds the configuration dump as input ``nginx -T``; returns the -g pid hint if any."""
+    """Reads the configuration (the files themselves; ``nginx -T`` when they do not parse cleanly)
+    into input ``nginx config MAIN``; returns the -g pid hint if any.
+
+    Reading the files costs a fraction of ``nginx -T``, which as root also opens (and creates)
+    every log file and temp directory the configuration names."""
+    from sockdoctor.evidence import nginx_config
+    from sockdoctor.evidence.base import Chunk
+
     args = nginx_args(master_argv[1:]) if master_argv else {}
     main = conf or args.get("-c") or DEFAULT_CONF
     if args.get("-p") and not main.startswith("/"):
         main = posixpath.join(args["-p"], main)
-    text = None
-    if col.root is None:
+    name = f"nginx config {main}"
+    text, payload, warns = dump_from_tree(main, col.root, name)
+    if col.root is None and (warns or not text):
         argv = ["nginx", "-T", "-c", main]
         if args.get("-p"):
             argv += ["-p", args["-p"]]
         if args.get("-g"):
             argv += ["-g", args["-g"]]
         ran = _run(argv)
-        if ran is None:
-            col.warnings.append("nginx -T: nginx not found or timed out; reading the config files instead")
-        elif ran[0] != 0 or "# configuration file" not in ran[1]:
+        if ran is not None and ran[0] == 0 and "# configuration file" in ran[1]:
+            text, payload, name = ran[1], None, "nginx -T"
+            warns = [f"{warns[0]}; using `nginx -T`" if warns else "nginx config: files not readable; using `nginx -T`"]
+        elif ran is not None:
             last = (ran[2].strip().splitlines() or ["no output"])[-1]
-            col.warnings.append(f"nginx -T failed ({last}); reading the config files instead")
-        else:
-            text = ran[1]
-    if text is None:
-        text, warns = dump_from_tree(main, col.root)
-        col.warnings.extend(warns)
+            warns.append(f"nginx -T failed too ({last})")
+    col.warnings.extend(warns)
     if not text:
         col.warnings.append(f"nginx config {main}: not readable; no sockets to check")
         return None
-    name = "nginx -T" if col.root is None else f"nginx config {main}"
     col.add_input(name, text, "nginx_config")
-    record = nginx.extract(nginx.parse_dump(text, name))
+    chunk = Chunk(name, text)
+    col.read[name] = nginx_config.records_of(payload, True, chunk) if payload else nginx_config.read(chunk)
+    record = col.read[name][0]
     col.config = record
     seen = set()
     for ref in record.sockets:
@@ -401,6 +413,13 @@ def _xattr(path: str, name: str) -> bytes | None:
         return None
 
 
+def _xattr_names(path: str) -> list[str]:
+    try:
+        return os.listxattr(path, follow_symlinks=False)
+    except (OSError, AttributeError):
+        return []
+
+
 def lstat_node(col: Collection, path: str, line: int) -> FileNode:
     real = _under(col.root, path)
     src = Source(LSTAT, line, 0, path)
@@ -414,8 +433,9 @@ def lstat_node(col: Collection, path: str, line: int) -> FileNode:
     kind = next((name for test, name in _TYPES if test(st.st_mode)), "unknown")
     src = Source(LSTAT, line, 0, f"{stat.filemode(st.st_mode)} {col.users.get(st.st_uid, st.st_uid)}:"
                                  f"{col.groups.get(st.st_gid, st.st_gid)} {path}")
-    acl_raw = _xattr(real, "system.posix_acl_access")
-    label = _xattr(real, "security.selinux")
+    names = _xattr_names(real)
+    acl_raw = _xattr(real, "system.posix_acl_access") if "system.posix_acl_access" in names else None
+    label = _xattr(real, "security.selinux") if "security.selinux" in names else None
     target = None
     if kind == "symlink":
         try:
@@ -474,17 +494,27 @@ def _remember(col: Collection, path: str) -> FileNode:
 def collect_files(col: Collection) -> None:
     if "/" not in col.nodes:
         _remember(col, "/")
+    own_view = _same_mount_namespace(col)
     for sock in col.sockets:
         walk_paths(sock.path, col)
-        if col.worker and col.worker.pid and col.root is None:
+        if not own_view:
             _worker_view(col, sock.path)
+
+
+def _same_mount_namespace(col: Collection) -> bool:
+    """True when the worker sees the files we see (or there is no worker to ask)."""
+    if not (col.worker and col.worker.pid and col.root is None):
+        return True
+    try:
+        return os.stat(f"/proc/{col.worker.pid}/ns/mnt").st_ino == os.stat("/proc/self/ns/mnt").st_ino
+    except OSError as exc:
+        col.warnings.append(f"/proc/{col.worker.pid}/ns/mnt: {exc.strerror}")
+        return True
 
 
 def _worker_view(col: Collection, path: str) -> None:
     """Does the worker's mount namespace see the socket the host sees (PrivateTmp=, containers)?"""
     try:
-        if os.stat(f"/proc/{col.worker.pid}/ns/mnt").st_ino == os.stat("/proc/self/ns/mnt").st_ino:
-            return
         seen = os.path.lexists(f"/proc/{col.worker.pid}/root{path}")
     except OSError as exc:
         col.warnings.append(f"/proc/{col.worker.pid}/root: {exc.strerror}")

@@ -18,6 +18,12 @@ MAX_WORKERS = 8
 def scan_path(path: str, name: str | None = None, *, start: int = 0, keep: int = 50,
               workers: int | None = None) -> list:
     """Records of the log at ``path`` from byte ``start`` (see evidence.logscan.Tally)."""
+    return tally_path(path, name, start=start, keep=keep, workers=workers).records()
+
+
+def tally_path(path: str, name: str | None = None, *, start: int = 0, keep: int = 50,
+               workers: int | None = None) -> Tally:
+    """The Tally of the log at ``path`` from byte ``start`` (its ``lines`` is the line count)."""
     name = name or path
     size = os.path.getsize(path)
     if workers is None:
@@ -31,10 +37,10 @@ def scan_path(path: str, name: str | None = None, *, start: int = 0, keep: int =
             total = tallies[0]
             for later in tallies[1:]:
                 total.merge(later)
-            return total.records()
+            return total
     with open(path, "rb") as fh:
         fh.seek(start)
-        return Tally(name, keep).scan(fh).records()
+        return Tally(name, keep).scan(fh)
 
 
 def _line_bounds(path: str, start: int, size: int, parts: int) -> list[tuple[int, int]]:
