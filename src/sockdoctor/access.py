@@ -475,11 +475,24 @@ class _Step:
 
 
 def _check(node: Node, creds: Creds, want: int, cap: bool | None) -> _Step:
-    """One inode's permission check; memoised, since a fleet shares its directories."""
+    """One inode's permission check; memoised, since a fleet shares its directories, and its
+    thousand sockets of one owner, group and mode share a verdict whose text names no path."""
     try:
-        return _check_cached(node, creds, want, cap)
+        key = (node.type, node.mode, node.owner, node.group, node.uid, node.gid, node.acl, node.has_acl,
+               node.link_target, node.label, node.listening, node.trailing, creds, want, cap)
+        step = _ANY_PATH.get(key)
+        if step is None:
+            step = _check_cached(node, creds, want, cap)
+            path = node.path
+            if path and path not in step.text and not any(path in cmd for cmd in step.settle) \
+                    and len(_ANY_PATH) < 8192:
+                _ANY_PATH[key] = step
+        return step
     except TypeError:  # an unhashable field slipped in: compute without the cache
         return _check_uncached(node, creds, want, cap)
+
+
+_ANY_PATH: dict[tuple, "_Step"] = {}
 
 
 def _check_uncached(node: Node, creds: Creds, want: int, cap: bool | None) -> _Step:
@@ -608,7 +621,8 @@ def _walk(creds: Creds, components: list[Node], protected_symlinks: bool | None,
         return Decision(False, errno, i, reason, step.why, step.class_used, trace, settle, notes)
 
     last_index = len(components) if prefix_only else len(components) - 1
-    inferred = _trailing_links(components) if not prefix_only else {}
+    inferred = _trailing_links(components) if not prefix_only and any(
+        n.type == "symlink" for n in components) else {}
     for i in range(state.next_index, len(components)):
         node = components[i]
         last = i == last_index
@@ -813,7 +827,7 @@ def components_for(path: str, known: Mapping[str, Node] | Callable[[str], Node |
             cur = posixpath.dirname(cur) if cur != "/" else "/"
             out.append(get(cur) or Node(cur, "unknown"))
             continue
-        child = posixpath.join(cur, name)
+        child = cur + name if cur == "/" else cur + "/" + name
         node = get(child) or Node(child, "unknown")
         if node.type == "symlink":
             node = replace(node, trailing=not todo)

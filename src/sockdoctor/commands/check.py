@@ -14,7 +14,7 @@ import sys
 from sockdoctor.access import Creds, components_for, decide, node_from_record
 from sockdoctor.cli import UsageError
 from sockdoctor.live.collect import Collection, collect
-from sockdoctor.live.probe import ProbeResult, probe_many
+from sockdoctor.live.probe import PendingProbe, ProbeResult, start_many
 
 FORMATS = ("text", "json", "markdown")
 
@@ -108,6 +108,11 @@ def disagreements(rows: list[dict]) -> list[str]:
 
 
 def run_probes(col: Collection) -> tuple[dict[str, ProbeResult], list[str]]:
+    started, notes = start_probes(col)
+    return (started.results() if isinstance(started, PendingProbe) else started), notes
+
+
+def start_probes(col: Collection) -> tuple[PendingProbe | dict[str, ProbeResult], list[str]]:
     if col.root is not None:
         return {}, ["probe skipped: --root reads a tree, there is no process to probe as"]
     if os.geteuid() != 0:
@@ -118,7 +123,7 @@ def run_probes(col: Collection) -> tuple[dict[str, ProbeResult], list[str]]:
             ["probe skipped: no nginx worker process to take credentials from"]
     w = col.worker
     paths = list(dict.fromkeys(u.path for u in col.sockets))
-    return probe_many(paths, w.uid, w.gid, w.groups), []
+    return start_many(paths, w.uid, w.gid, w.groups), []
 
 
 def analyse(col: Collection):
@@ -168,7 +173,8 @@ def render(fmt: str, rows: list[dict], report, warnings: list[str], notes: list[
                                                             "findings": [], "fixes": [], "warnings": []}
         out["warnings"] = list(out.get("warnings", [])) + warnings
         out["check"] = {"sockets": rows, "disagreements": notes, "analysis": report is not None}
-        return json.dumps(out, indent=1) + "\n"
+        from sockdoctor.render.jsonout import dumps
+        return dumps(out) + "\n"
     md = fmt == "markdown"
     parts = [("## Sockets\n\n" if md else "Sockets\n") + table(rows, md)]
     if not rows:
@@ -207,10 +213,11 @@ def run(args) -> int:
     if args.root and not os.path.isdir(args.root):
         raise UsageError(f"--root {args.root}: not a directory")
     col = collect(root=os.path.abspath(args.root) if args.root else None, conf=args.nginx_conf, socket=args.socket)
-    probes, probe_notes = ({}, ["probe skipped: --no-probe"]) if args.no_probe else run_probes(col)
+    started, probe_notes = ({}, ["probe skipped: --no-probe"]) if args.no_probe else start_probes(col)
+    report = analyse(col)  # while the probe child connects
+    probes = started.results() if isinstance(started, PendingProbe) else started
     rows = socket_rows(col, probes)
     notes = disagreements(rows)
-    report = analyse(col)
     color = args.format == "text" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     text = render(args.format, rows, report, col.warnings + probe_notes, notes, color)
     if args.output:

@@ -88,7 +88,8 @@ def parse_line(line: str, source: Source) -> ErrorLogEvent | NginxNotice | None:
         return NginxNotice("bind_failed", addr[5:] if addr.startswith("unix:") else addr, source, msg)
     ctx = _CONTEXT.search(msg)
     upstream = ctx.group("upstream") if ctx else _val(_UPSTREAM, msg)
-    c = _CONNECT.match(msg) if msg.startswith("connect() to unix:") else _CONNECT.search(msg) if "connect() to unix:" in msg else None
+    # only at the start: a request URL quoting "connect() to unix:/x failed (13: ...)" is not one
+    c = _CONNECT.match(msg) if msg.startswith("connect() to unix:") else None
     if c:
         sock, errno, errtext, call = c.group("sock"), int(c.group("errno")), c.group("errtext"), "connect"
     else:

@@ -21,6 +21,7 @@ import stat
 import struct
 import subprocess
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sockdoctor import nginx
 from sockdoctor.evidence.records import (
@@ -100,6 +101,28 @@ def _run(argv: list[str], timeout: float = COMMAND_TIMEOUT) -> tuple[int, str, s
     except (OSError, subprocess.TimeoutExpired):
         return None
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def _start(argv: list[str]) -> subprocess.Popen | None:
+    """A fixed command started now and read later with _finish (its run overlaps our work)."""
+    if not shutil.which(argv[0]):
+        return None
+    try:
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def _finish(proc: subprocess.Popen | None, timeout: float = COMMAND_TIMEOUT) -> tuple[int, str, str] | None:
+    if proc is None:
+        return None
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
+    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
 def _cmdline(pid: int) -> list[str] | None:
@@ -305,21 +328,26 @@ def collect_processes(col: Collection, master: int | None) -> None:
             col.worker = Worker(pid, st.uids[3], st.gids[3], tuple(st.groups or ()))
 
 
-def collect_id(col: Collection) -> None:
+def collect_id(col: Collection) -> "Callable[[], None]":
     """`id USER` for the worker user: the groups a freshly started worker would get (NSS, as
-    initgroups() sees them), to compare with the running worker's /proc status."""
+    initgroups() sees them), to compare with the running worker's /proc status. Started now;
+    the returned function adds its output."""
     from sockdoctor.nginx import user_and_group
 
     user = col.users.get(col.worker.uid) if col.worker else None
     if user is None and col.config is not None:
         user = user_and_group(col.config.user)[0]
     if not user:
-        return
-    ran = _run(["id", "--", user], timeout=5)
-    if ran is None or ran[0] != 0:
-        col.warnings.append(f"id {user}: failed")
-        return
-    col.add_input(f"id {user}", ran[1], "id")
+        return lambda: None
+    proc = _start(["id", "--", user])
+
+    def finish() -> None:
+        ran = _finish(proc, timeout=5)
+        if ran is None or ran[0] != 0:
+            col.warnings.append(f"id {user}: failed")
+        else:
+            col.add_input(f"id {user}", ran[1], "id")
+    return finish
 
 
 APP_SERVERS = ("gunicorn", "uwsgi", "php-fpm", "puma", "unicorn")
@@ -547,8 +575,8 @@ def parse_proc_net_unix(text: str, name: str = "live:/proc/net/unix") -> list[Li
     return out
 
 
-def collect_listeners(col: Collection) -> None:
-    ran = _run(["ss", "-xl"])
+def collect_listeners(col: Collection, ss: subprocess.Popen | None = None) -> None:
+    ran = _finish(ss) if ss is not None else _run(["ss", "-xl"])
     if ran is not None and ran[0] == 0:
         col.add_input("ss -xl", ran[1], "ss")
         return
@@ -597,6 +625,7 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
     ``conf``: the nginx main config (default: the master's ``-c`` or /etc/nginx/nginx.conf).
     ``socket``: only this socket path."""
     col = Collection(root=root)
+    ss = _start(["ss", "-xl"]) if root is None else None
     for path in ("/etc/passwd", "/etc/group"):
         text = _read(_under(root, path))
         if text is None:
@@ -618,11 +647,14 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
                 master = int(text.strip())
         col.master_pid = master
         collect_processes(col, master)
-        collect_id(col)
+        finish_id = collect_id(col)
         collect_app_servers(col)
-        collect_listeners(col)
+        collect_listeners(col, ss)
         collect_mac(col)
-    collect_files(col)
+        collect_files(col)
+        finish_id()
+    else:
+        collect_files(col)
     prefix = nginx_args(master_argv[1:]).get("-p") if master_argv else None
     collect_error_log(col, prefix)
     return col

@@ -61,47 +61,64 @@ def _child(paths: list[str], uid: int, gid: int, groups: tuple[int, ...], w: int
 CRED_FAILED = -1
 
 
-def probe_many(paths: list[str], uid: int, gid: int, groups: tuple[int, ...] | list[int],
-               timeout: float = TIMEOUT) -> dict[str, ProbeResult]:
-    """connect() to each path as uid/gid/groups, all from one child process."""
-    if os.geteuid() != 0:
-        return {p: ProbeResult(p, None, "not root") for p in paths}
+class PendingProbe:
+    """A probe child that is running: ``results()`` waits for it (at most ``timeout`` seconds of
+    silence) and reaps it. Starting the child early lets the connects overlap other work."""
+
+    def __init__(self, paths: list[str], pid: int, fd: int, timeout: float):
+        self.paths, self.pid, self.fd, self.timeout = paths, pid, fd, timeout
+
+    def results(self) -> dict[str, ProbeResult]:
+        data = b""
+        want = 4 * len(self.paths)
+        try:
+            while len(data) < want:
+                ready, _, _ = select.select([self.fd], [], [], self.timeout)
+                chunk = os.read(self.fd, 65536) if ready else b""
+                if not chunk:
+                    break
+                data += chunk
+                if data[:4] == struct.pack("<i", CRED_FAILED):
+                    break
+        finally:
+            os.close(self.fd)
+            if len(data) < want:
+                try:
+                    os.kill(self.pid, 9)
+                except ProcessLookupError:
+                    pass
+            os.waitpid(self.pid, 0)
+        out: dict[str, ProbeResult] = {}
+        for i, path in enumerate(self.paths):
+            chunk = data[4 * i:4 * i + 4]
+            if data[:4] == struct.pack("<i", CRED_FAILED):
+                out[path] = ProbeResult(path, None, "could not take the worker's credentials")
+            elif len(chunk) < 4:
+                out[path] = ProbeResult(path, None, f"no answer within {self.timeout:g}s")
+            else:
+                code = struct.unpack("<i", chunk)[0]
+                out[path] = ProbeResult(path, code) if code != 254 else ProbeResult(path, None, "socket() failed")
+        return out
+
+
+def start_many(paths: list[str], uid: int, gid: int, groups: tuple[int, ...] | list[int],
+               timeout: float = TIMEOUT) -> PendingProbe:
+    """Fork the child that connects to each path as uid/gid/groups (needs root)."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
         _child(list(paths), uid, gid, tuple(groups), w)
     os.close(w)
-    data = b""
-    want = 4 * len(paths)
-    try:
-        while len(data) < want:
-            ready, _, _ = select.select([r], [], [], timeout)
-            chunk = os.read(r, 65536) if ready else b""
-            if not chunk:
-                break
-            data += chunk
-            if data[:4] == struct.pack("<i", CRED_FAILED):
-                break
-    finally:
-        os.close(r)
-        if len(data) < want:
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-        os.waitpid(pid, 0)
-    out: dict[str, ProbeResult] = {}
-    for i, path in enumerate(paths):
-        chunk = data[4 * i:4 * i + 4]
-        if data[:4] == struct.pack("<i", CRED_FAILED):
-            out[path] = ProbeResult(path, None, "could not take the worker's credentials")
-        elif len(chunk) < 4:
-            out[path] = ProbeResult(path, None, f"no answer within {timeout:g}s")
-        else:
-            code = struct.unpack("<i", chunk)[0]
-            out[path] = ProbeResult(path, code) if code != 254 else ProbeResult(path, None, "socket() failed")
-    return out
+    return PendingProbe(list(paths), pid, r, timeout)
+
+
+def probe_many(paths: list[str], uid: int, gid: int, groups: tuple[int, ...] | list[int],
+               timeout: float = TIMEOUT) -> dict[str, ProbeResult]:
+    """connect() to each path as uid/gid/groups, all from one child process."""
+    if os.geteuid() != 0:
+        return {p: ProbeResult(p, None, "not root") for p in paths}
+    return start_many(paths, uid, gid, groups, timeout).results()
 
 
 def probe(path: str, uid: int, gid: int, groups: tuple[int, ...] | list[int],
