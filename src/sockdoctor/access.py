@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence.records import AclEntry
 
 EACCES, ENOENT, ENOTDIR, ECONNREFUSED, ELOOP = 13, 2, 20, 111, 40

@@ -7,9 +7,10 @@ functions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Iterable
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence import registry
 from sockdoctor.evidence.base import Chunk
 from sockdoctor.evidence.records import CommandRun, ReadWarning, Source, Unrecognized

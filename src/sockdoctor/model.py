@@ -6,8 +6,9 @@ assumption is written to ``Host.assumptions`` so the trace can say so.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor import access
 from sockdoctor.evidence import records as R
 
@@ -192,8 +193,12 @@ def _infer_distro(ev, nginx, processes, configs, containers, explicit: str | Non
 
 
 def build(ev, *, distro: str | None = None, nginx_user: str | None = None, static_only: bool = False) -> Host:
-    recs = ev.records
-    of = lambda cls: [r for r in recs if isinstance(r, cls)]  # noqa: E731
+    by_type: dict[type, list] = {}
+    for r in ev.records:  # records are plain classes (no subclasses): one pass instead of one per kind
+        by_type.setdefault(type(r), []).append(r)
+
+    def of(cls: type) -> list:
+        return list(by_type.get(cls, ()))
     nginx = of(R.NginxConfigRecord)
     configs = of(R.ConfigFile)
     commands = of(R.CommandLine)

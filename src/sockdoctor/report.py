@@ -1,9 +1,10 @@
 """Findings, fixes and the report: the plain data every front end renders (contract.md JSON)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from typing import Any
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence.records import Source
 
 SCHEMA_VERSION = 1

@@ -10,8 +10,9 @@ import hashlib
 import os
 import shlex
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor.apply import patch
 from sockdoctor.policy import forbidden_in
 

@@ -9,8 +9,8 @@ import functools
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence.base import Chunk, Detection
 
 SAMPLE_CHARS = 200_000

@@ -11,8 +11,8 @@ Readers never raise on bad text: what cannot be read becomes a ``ReadWarning`` r
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence.records import Source
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk
 from sockdoctor.evidence.records import ConfigFile, ReadWarning, Setting

@@ -12,8 +12,10 @@ Conventions:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from sockdoctor._dataclass import dataclass
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ at their `# configuration file ...:` / `# /etc/...` markers: those are not promp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor import limits
 from sockdoctor.engine import Piece
 from sockdoctor.evidence import registry

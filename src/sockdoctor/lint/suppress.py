@@ -8,7 +8,9 @@ diagnostics (not causes of domain/causes.md) and cannot themselves be suppressed
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from sockdoctor._dataclass import dataclass
 
 _MARK = re.compile(r"(?:#|;|//)\s*sockdoctor:\s*ignore(?P<bracket>\[(?P<causes>[^\]]*)\])?(?P<rest>.*)$")
 _REASON = re.compile(r"^\s*--\s*(?P<reason>\S.*?)\s*$")

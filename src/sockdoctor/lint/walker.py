@@ -15,8 +15,9 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from sockdoctor._dataclass import dataclass
 
 UNKNOWN = "sockdoctor-unknown"
 TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")

@@ -20,9 +20,10 @@ import shutil
 import stat
 import struct
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Callable
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor import nginx
 from sockdoctor.evidence.records import (
     AclEntry, AclRecord, FileNode, Listener, LogFact, NginxConfigRecord, ProcessRecord, ProcStatus, Source,

@@ -11,7 +11,8 @@ import os
 import select
 import socket
 import struct
-from dataclasses import dataclass
+
+from sockdoctor._dataclass import dataclass
 
 TIMEOUT = 5.0
 

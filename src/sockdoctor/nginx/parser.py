@@ -25,9 +25,10 @@ import functools
 import gc
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Callable, Iterator
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor import limits
 
 __all__ = [

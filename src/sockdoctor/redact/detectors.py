@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 
+from sockdoctor._dataclass import dataclass
 from sockdoctor.redact import names
 from sockdoctor.redact.patterns import DB_SCHEMES, PEM_BLOCK, TOKEN_PATTERNS, URL_SCHEME_BEFORE, URL_USERINFO
 

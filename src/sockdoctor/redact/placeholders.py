@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+
+from sockdoctor._dataclass import dataclass
 
 PLACEHOLDER_RE = re.compile(r"<<SECRET:([a-z0-9_]+):([0-9]+)>>")
 MAP_FORMAT = "sockdoctor-redaction-map"
