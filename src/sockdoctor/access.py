@@ -561,6 +561,22 @@ def decide(creds: Creds, components: list[Node], protected_symlinks: bool | None
     if not components:
         return Decision(None, None, None, "unknown", None, None, [], ["namei -l PATH"],
                         ["no path components shown"])
+    try:  # `check` asks for the same walks as the analysis did: answer from memory
+        key = (creds, tuple(components), protected_symlinks, cap)
+        known = _DECIDED.get(key)
+    except TypeError:  # an unhashable field slipped in
+        return _decide(creds, components, protected_symlinks, cap)
+    if known is None:
+        known = _DECIDED[key] = _decide(creds, components, protected_symlinks, cap)
+        if len(_DECIDED) > 16384:
+            _DECIDED.pop(next(iter(_DECIDED)))
+    return known
+
+
+_DECIDED: dict[tuple, "Decision"] = {}  # Decisions are shared: callers only read them
+
+
+def _decide(creds: Creds, components: list[Node], protected_symlinks: bool | None, cap: bool | None) -> Decision:
     state = None
     if len(components) > 1 and not any(n.type == "symlink" for n in components):
         # a fleet's sockets share their directories: walk them once per (creds, directories)

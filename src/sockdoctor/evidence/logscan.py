@@ -18,16 +18,16 @@ import re
 from collections import deque
 from typing import BinaryIO, Iterator
 
-from sockdoctor.evidence.error_log import parse_line
+from sockdoctor.evidence.error_log import _USER_IGNORED, parse_line
 from sockdoctor.evidence.records import ErrorLogEvent, LogFact, ReadWarning, Source
 
 BLOCK = 512 * 1024  # four passes over a block that stays in L2 beat one pass over a big one
 MAX_LINE = 64 * 1024
 
-# The lines error_log.parse_line can turn into a record hold one of these. The long needle stands
-# for '"user" directive' (it is in every such notice) because bytes.find skips faster on it.
-# "[emerg]" has no space before it: nginx's stderr line may reach the log as `[emerg] getpwnam(...`.
-MARKERS = (b"unix:", b"[emerg]", b"makes sense only if the master process runs with super-user")
+# The lines error_log.parse_line can turn into a record hold one of these: the whole text of the
+# "user" notice (bytes.find skips faster the longer the needle), "[emerg]" without a space before
+# it (nginx's stderr line may reach the log as `[emerg] getpwnam(...`).
+MARKERS = (b"unix:", b"[emerg]", _USER_IGNORED.encode())
 
 _HEADER = rb"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] \d+#\d+: (?:\*\d+ )?"
 # A plain `connect() to unix:` failure line, keyed exactly as parse_line would read it; anything
@@ -239,6 +239,16 @@ class Tally:
                 self._add(key, (item[0] + offset, item[1]) if isinstance(item, tuple) else _shift(item, offset))
             self.groups[key][0] += count - len(first) - len(last)
         self.lines += later.lines
+        return self
+
+    def parse_kept(self) -> "Tally":
+        """Turn the kept raw lines into records now (a forked range scanner does this while the
+        others still scan, instead of leaving it all to ``records()`` after the merge)."""
+        for group in self.groups.values():
+            for items in (group[1], group[2]):
+                for i, item in enumerate(items):
+                    if isinstance(item, tuple) and (rec := _record(self.name, *item)) is not None:
+                        items[i] = rec
         return self
 
     def records(self) -> list:
