@@ -20,10 +20,14 @@ demo: $(STAMP)
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# Bytecode as an installed copy has it (pip compiles on install): the suite starts the CLI
+# hundreds of times, and an editable checkout under PYTHONDONTWRITEBYTECODE would recompile each time.
 test: $(STAMP) system-deps
+	$(BIN)/python -m compileall -q src/sockdoctor
 	$(BIN)/python -m pytest -q -ra
 
 bench: $(STAMP)
+	$(BIN)/python -m compileall -q src/sockdoctor
 	$(BIN)/python bench/run.py
 
 # Coverage-guided fuzzing (atheris, the `fuzz` extra) of the nginx parser and the paste splitter;

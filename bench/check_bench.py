@@ -41,6 +41,10 @@ def main() -> int:
     if os.geteuid() != 0 or not shutil.which("nginx"):
         print("check_bench: needs root and nginx", file=sys.stderr)
         return 2
+    # an installed sockdoctor has its bytecode (pip compiles on install); a checkout run under
+    # PYTHONDONTWRITEBYTECODE would compile 60 modules on every start instead
+    src = Path(__file__).resolve().parent.parent / "src" / "sockdoctor"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True)
     d = Path(tempfile.mkdtemp(prefix="sd-bench-", dir="/run"))
     os.chmod(d, 0o755)
     (d / "run").mkdir()

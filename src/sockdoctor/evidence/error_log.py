@@ -32,7 +32,7 @@ _CONTEXT = re.compile(r', client: (?P<client>[^,]*)(?:, server: (?P<server>[^,]*
 _GETPW = re.compile(r'(?P<fn>getpwnam|getgrnam)\("(?P<name>[^"]*)"\) failed')
 _INITGROUPS = re.compile(r"initgroups\((?P<name>[^,)]*)(?:, ?\d+)?\) failed")
 _BIND = re.compile(r"bind\(\) to (?P<addr>\S+) failed")
-_USER_IGNORED = '"user" directive makes sense only if the master process runs with super-user privileges'
+USER_IGNORED = '"user" directive makes sense only if the master process runs with super-user privileges'
 
 # Cheap substring tests before any regex (the fast path of scan_file).
 MARKERS = ("unix:", "[emerg]", '"user" directive')
@@ -74,7 +74,7 @@ def parse_line(line: str, source: Source) -> ErrorLogEvent | NginxNotice | None:
             return None
         level, msg, time, pid, conn = m.group("level"), m.group("msg"), None, None, None
     # nginx starts these messages with the call; a request URL quoting one is not a notice
-    if msg.startswith("the ") and msg[4:4 + len(_USER_IGNORED)] == _USER_IGNORED:
+    if msg.startswith("the ") and msg[4:4 + len(USER_IGNORED)] == USER_IGNORED:
         return NginxNotice("user_ignored", None, source, msg)
     g = _GETPW.match(msg)
     if g:

@@ -18,7 +18,7 @@ import re
 from collections import deque
 from typing import BinaryIO, Iterator
 
-from sockdoctor.evidence.error_log import _USER_IGNORED, parse_line
+from sockdoctor.evidence.error_log import USER_IGNORED, parse_line
 from sockdoctor.evidence.records import ErrorLogEvent, LogFact, ReadWarning, Source
 
 BLOCK = 512 * 1024  # four passes over a block that stays in L2 beat one pass over a big one
@@ -27,7 +27,7 @@ MAX_LINE = 64 * 1024
 # The lines error_log.parse_line can turn into a record hold one of these: the whole text of the
 # "user" notice (bytes.find skips faster the longer the needle), "[emerg]" without a space before
 # it (nginx's stderr line may reach the log as `[emerg] getpwnam(...`).
-MARKERS = (b"unix:", b"[emerg]", _USER_IGNORED.encode())
+MARKERS = (b"unix:", b"[emerg]", USER_IGNORED.encode())
 
 _HEADER = rb"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] \d+#\d+: (?:\*\d+ )?"
 # A plain `connect() to unix:` failure line, keyed exactly as parse_line would read it; anything
