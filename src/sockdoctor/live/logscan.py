@@ -43,16 +43,12 @@ def tally_path(path: str, name: str | None = None, *, start: int = 0, keep: int 
         return Tally(name, keep).scan(fh)
 
 
-FIRST_SHARE = 0.95  # this process also merges and builds the records: it takes a little less
-
-
 def _line_bounds(path: str, start: int, size: int, parts: int) -> list[tuple[int, int]]:
     """``parts`` byte ranges covering [start, size), each starting at a line start."""
     cuts = [start]
-    total = FIRST_SHARE + parts - 1
     with open(path, "rb") as fh:
         for i in range(1, parts):
-            pos = start + int((size - start) * (FIRST_SHARE + i - 1) / total)
+            pos = start + (size - start) * i // parts
             fh.seek(pos - 1)
             chunk = fh.read(MAX_LINE + 1)
             nl = chunk.find(b"\n")
