@@ -38,15 +38,10 @@ def reference(data: bytes, name: str, keep: int = 50) -> list:
     head = max(1, keep // 2)
     groups: dict[tuple, list] = {}
     others: list = []
-    for no, raw in enumerate(split_lines(data), 1):
-        if len(raw) > MAX_LINE:
-            others.append(ReadWarning(Source(name, no, 0, ""), f"line {no} is longer than {MAX_LINE} bytes; cut"))
-            raw = raw[:MAX_LINE]
-        text = raw.decode("utf-8", "replace").rstrip("\r")
-        rec = parse_line(text, Source(name, no, 0, text[:2000]))
+    for rec in every_record(data, name):
         if isinstance(rec, ErrorLogEvent):
             groups.setdefault((rec.socket, rec.errno, rec.syscall), []).append(rec)
-        elif rec is not None:
+        else:
             others.append(rec)
     events: list = []
     for (sock, errno, call), recs in groups.items():
