@@ -548,3 +548,21 @@ def test_diagnose_still_refuses_other_big_files(tmp_path):
     data = json.loads(p.stdout)
     assert data["inputs"] == [{"name": str(log), "kind": "error_log", "lines": 500}]
     assert {s["path"]: s.get("errno") for s in data["sockets"]} == {"/run/gunicorn/app.sock": 13}
+
+
+def test_fix_streams_a_big_error_log_too(tmp_path):
+    """`sockdoctor fix` reads its inputs like diagnose: an error.log over the input limit is
+    streamed, and the plan is the one for the seed incident (case 01's other files)."""
+    case = next(CASES.glob("01-*"))
+    for name in ("gunicorn.service", "gunicorn.socket", "id.txt", "ls.txt", "nginx.conf", "ps.txt"):
+        (tmp_path / name).write_text((case / name).read_text())
+    (tmp_path / "error.log").write_text(FAILURE.format(n=1) * 300)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOCKDOCTOR_")}
+    env["SOCKDOCTOR_MAX_INPUT_BYTES"] = "20000"
+    assert (tmp_path / "error.log").stat().st_size > 20000
+    p = subprocess.run([sys.executable, "-m", "sockdoctor", "fix", "--format", "json",
+                        *sorted(str(f) for f in tmp_path.iterdir())],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0 and "input limit" not in p.stderr, p.stderr
+    plan = json.loads(p.stdout)["plan"]
+    assert "SocketGroup=nginx" in plan["diffs"][0]["diff"] and "gunicorn.socket" in plan["title"]

@@ -126,14 +126,22 @@ def emit(report, args, texts: dict[str, str] | None = None) -> None:
         sys.stdout.write(text)
 
 
-def run(args) -> int:
+def evidence(paths: list[str]):
+    """(the inputs read into memory, the engine's Evidence of all inputs, big error logs streamed)."""
     from sockdoctor import engine
 
     big_logs: list[tuple[str, str]] = []
-    items = collect(args.inputs, big_logs)
+    items = collect(paths, big_logs)
     ev = engine.read_inputs(items)
     for name, path in big_logs:
         stream_log(ev, name, path)
+    return items, ev
+
+
+def run(args) -> int:
+    from sockdoctor import engine
+
+    items, ev = evidence(args.inputs)
     report = engine.diagnose_evidence(ev, distro=args.distro, nginx_user=args.nginx_user)
     usable = [i for i in report.inputs if i.kind != "unrecognized"]
     if items and not usable and not report.findings:

@@ -100,9 +100,9 @@ def run(args) -> int:
         report, services = _live(args)
     else:
         from sockdoctor import engine
-        from sockdoctor.commands.diagnose import collect
+        from sockdoctor.commands.diagnose import evidence
 
-        report = engine.diagnose(collect(args.inputs), distro=args.distro, nginx_user=args.nginx_user)
+        report = engine.diagnose_evidence(evidence(args.inputs)[1], distro=args.distro, nginx_user=args.nginx_user)
         services = P.Services.detect(args.root, args.nginx_conf)
     if not report.fixes:
         if args.format == "json":
