@@ -133,19 +133,20 @@ def read(chunk: Chunk) -> list:
 
 
 def records_of(payload: Payload, known: bool, chunk: Chunk) -> list:
-    """The config record and a warning per parse error, for a payload parsed from ``chunk``."""
+    """The config record and a warning per parse error, for a payload parsed from ``chunk`` (or
+    from the files it dumps: then the records cite each file and its own lines)."""
     record = extract(payload)
     out: list = [replace(record, path_known=known)]
     errors = payload.all_errors()
     for err in errors[:MAX_WARNINGS]:
         pf = payload.files.get(err.file)
         if pf is not None and err.line > 0:
-            line = pf.first_line + err.line - 1
+            where, line = pf.input or chunk.name, pf.first_line + err.line - 1
             text_lines = pf.text.split("\n")
             text = text_lines[err.line - 1].strip()[:200] if err.line <= len(text_lines) else ""
         else:
-            line, text = chunk.first_line, ""
-        out.append(ReadWarning(Source(chunk.name, line, 0, text),
+            where, line, text = chunk.name, chunk.first_line, ""
+        out.append(ReadWarning(Source(where, line, 0, text),
                                f"nginx config {err.file}:{err.line}: {err.message}"))
     if len(errors) > MAX_WARNINGS:
         out.append(ReadWarning(chunk.source(0), f"nginx config: {len(errors) - MAX_WARNINGS} more parse errors"))

@@ -211,10 +211,10 @@ def find_workers(master: int) -> list[int]:
             and (_cmdline(pid) or [""])[0].startswith("nginx: worker process")]
 
 
-def dump_from_tree(main: str, root: str | None, name: str = "") -> tuple[str, Payload | None, list[str]]:
+def dump_from_tree(main: str, root: str | None) -> tuple[str, Payload | None, list[str]]:
     """An ``nginx -T``-style dump of ``main`` and its includes, read from the filesystem (under
-    ``root`` when given), with the parse re-based onto the dump as input ``name``: what
-    ``parse_dump`` of the text would give, without parsing twice. Returns (text, payload, warnings)."""
+    ``root`` when given), and their parse, whose records cite each file and its own line numbers.
+    Returns (text, payload, warnings)."""
     def read_file(path: str) -> str | None:
         return nginx_fs.read_file(_under(root, path))
 
@@ -225,12 +225,7 @@ def dump_from_tree(main: str, root: str | None, name: str = "") -> tuple[str, Pa
     payload = nginx.parse_tree(main, read_file, list_glob)
     if main not in payload.files:
         return "", None, [f"nginx config {main}: cannot read"]
-    parts = []
-    line = 1
-    for path, pf in payload.files.items():
-        parts.append(f"# configuration file {path}:\n{pf.text}\n")
-        pf.input, pf.first_line = name, line + 1
-        line += 2 + pf.text.count("\n")
+    parts = [f"# configuration file {path}:\n{pf.text}\n" for path, pf in payload.files.items()]
     return "".join(parts), payload, [f"nginx config: {e}" for e in payload.all_errors()]
 
 
@@ -248,7 +243,7 @@ def collect_nginx(col: Collection, conf: str | None, master_argv: list[str]) -> 
     if args.get("-p") and not main.startswith("/"):
         main = posixpath.join(args["-p"], main)
     name = f"nginx config {main}"
-    text, payload, warns = dump_from_tree(main, col.root, name)
+    text, payload, warns = dump_from_tree(main, col.root)
     if col.root is None and (warns or not text):
         argv = ["nginx", "-T", "-c", main]
         if args.get("-p"):
