@@ -7,7 +7,6 @@ connecting to each upstream socket with the nginx worker's own credentials.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 
