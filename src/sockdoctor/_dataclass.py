@@ -21,10 +21,26 @@ _NATIVE = sys.version_info >= (3, 13)
 
 def dataclass(cls=None, /, *, frozen: bool = False, slots: bool = False, eq: bool = True):
     def wrap(c):
-        if _NATIVE or slots:
+        if _NATIVE or slots or not eq or _unusual(c):
             return dataclasses.dataclass(c, frozen=frozen, slots=slots, eq=eq)
         return _build(c, frozen, eq)
     return wrap if cls is None else wrap(cls)
+
+
+_MADE = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
+
+
+def _unusual(cls) -> bool:
+    """What the fast path does not model, left to the stdlib: dataclass bases (frozen-ness is
+    checked across them), methods written in the class body, init=False and keyword-only fields."""
+    if any(dataclasses.is_dataclass(base) for base in cls.__mro__[1:]):
+        return True
+    if any(name in cls.__dict__ for name in _MADE):
+        return True
+    if any("KW_ONLY" in str(a) for a in cls.__dict__.get("__annotations__", {}).values()):
+        return True
+    return any(isinstance(v, dataclasses.Field) and (not v.init or v.kw_only is True)
+               for v in cls.__dict__.values())
 
 
 def _build(cls, frozen: bool, eq: bool):

@@ -485,8 +485,9 @@ def _check(node: Node, creds: Creds, want: int, cap: bool | None) -> _Step:
         if step is None:
             step = _check_cached(node, creds, want, cap)
             path = node.path
-            if path and path not in step.text and not any(path in cmd for cmd in step.settle) \
-                    and len(_ANY_PATH) < 8192:
+            # the path may be in the text as it is or shell-quoted in a command
+            if path and not any(form in step.text or any(form in cmd for cmd in step.settle)
+                                for form in (path, _q(path))) and len(_ANY_PATH) < 8192:
                 _ANY_PATH[key] = step
         return step
     except TypeError:  # an unhashable field slipped in: compute without the cache
