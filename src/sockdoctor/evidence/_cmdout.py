@@ -9,14 +9,27 @@ import functools
 import posixpath
 import re
 import shlex
+from typing import Iterator
 
 from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence.base import Chunk, Detection
+from sockdoctor.evidence.records import Source
 
 SAMPLE_CHARS = 200_000
 SAMPLE_LINES = 400
 
 # --- detection -----------------------------------------------------------------------------
+
+
+def content_lines(chunk: Chunk, skip_comments: bool = False) -> Iterator[tuple[str, str, Source]]:
+    """(line without its CR, the line stripped, its source) of each line that is not blank (nor,
+    with ``skip_comments``, a ``#`` comment): the loop head every line-oriented reader shares."""
+    for idx, raw in enumerate(chunk.lines()):
+        line = raw.rstrip("\r")
+        s = line.strip()
+        if not s or skip_comments and s.startswith("#"):
+            continue
+        yield line, s, chunk.source(idx, line)
 
 
 def sample_lines(chunk: Chunk, limit: int = SAMPLE_LINES) -> list[str]:

@@ -42,12 +42,7 @@ def read(chunk: Chunk) -> list:
         if i + 1 < len(seg.argv):
             ftype = _TYPES.get(seg.argv[i + 1], "unknown")
     out: list = []
-    for idx, raw in enumerate(chunk.lines()):
-        line = raw.rstrip("\r")
-        s = line.strip()
-        if not s:
-            continue
-        src = chunk.source(idx, line)
+    for line, s, src in co.content_lines(chunk):
         m = _LS.match(line)
         if m:
             t, mode = co.parse_mode(m.group("mode"))

@@ -42,12 +42,7 @@ def _getent_keys(chunk: Chunk, db: str = "group") -> list[str] | None:
 def read(chunk: Chunk) -> list:
     out: list = []
     seen: set[str] = set()
-    for idx, raw in enumerate(chunk.lines()):
-        line = raw.rstrip("\r")
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        src = chunk.source(idx, line)
+    for line, s, src in co.content_lines(chunk, skip_comments=True):
         m = _GROUP.match(s)
         if m:
             members = tuple(x.strip() for x in m.group("members").split(",") if x.strip())

@@ -44,12 +44,7 @@ def read(chunk: Chunk) -> list:
     out: list = []
     short = _short_form(chunk)
     n = 0
-    for idx, raw in enumerate(chunk.lines()):
-        line = raw.rstrip("\r")
-        s = line.strip()
-        if not s:
-            continue
-        src = chunk.source(idx, line)
+    for line, s, src in co.content_lines(chunk):
         m = _ID.match(s)
         if m:
             groups = tuple((int(g.group("id")), g.group("name")) for g in _ITEM.finditer(m.group("groups") or ""))

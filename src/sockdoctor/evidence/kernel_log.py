@@ -51,12 +51,7 @@ def read(chunk: Chunk) -> list:
 
     out: list = []
     memcg: dict[str, dict] = {}
-    for idx, raw in enumerate(chunk.lines()):
-        line = raw.rstrip("\r")
-        s = line.strip()
-        if not s:
-            continue
-        src = chunk.source(idx, line)
+    for line, s, src in co.content_lines(chunk):
         if 'apparmor="' in s:
             rec = parse_apparmor(s, src)
             if rec is not None:

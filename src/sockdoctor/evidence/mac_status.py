@@ -39,12 +39,7 @@ def read(chunk: Chunk) -> list:
     aa_loaded = True
     profiles: list[tuple[str, str]] = []
     section: tuple[str, str] | None = None  # (profiles|processes, mode)
-    for idx, raw in enumerate(chunk.lines()):
-        line = raw.rstrip("\r")
-        s = line.strip()
-        if not s:
-            continue
-        src = chunk.source(idx, line)
+    for line, s, src in co.content_lines(chunk):
         if _GETENFORCE.match(s):
             out.append(MacStatus("selinux", s.lower(), src))
             continue

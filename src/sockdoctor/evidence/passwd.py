@@ -28,12 +28,7 @@ def detect(chunk: Chunk) -> Detection | None:
 def read(chunk: Chunk) -> list:
     out: list = []
     seen: set[str] = set()
-    for idx, raw in enumerate(chunk.lines()):
-        line = raw.rstrip("\r")
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        src = chunk.source(idx, line)
+    for line, s, src in co.content_lines(chunk, skip_comments=True):
         m = _PASSWD.match(s)
         if m:
             out.append(PasswdRecord(m.group("name"), int(m.group("uid")), int(m.group("gid")), m.group("gecos"),

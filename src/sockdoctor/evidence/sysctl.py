@@ -38,12 +38,7 @@ def read(chunk: Chunk) -> list:
     out: list = []
     keys = _value_keys(chunk)
     n = 0
-    for idx, raw in enumerate(chunk.lines()):
-        line = raw.rstrip("\r")
-        s = line.strip()
-        if not s:
-            continue
-        src = chunk.source(idx, line)
+    for line, s, src in co.content_lines(chunk):
         m = _LINE.match(s)
         if m:
             out.append(SysctlRecord(m.group("key"), m.group("val").strip(), src))
