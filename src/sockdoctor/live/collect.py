@@ -58,6 +58,7 @@ class Collection:
     inputs: list[tuple[str, str]] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)  # input name -> reader kind, when known
     read: dict[str, list] = field(default_factory=dict)  # input name -> its records, when already read
+    procs: dict[int, list[str]] = field(default_factory=dict)  # pid -> command line, read once
     records: list = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sockets: list[SocketUse] = field(default_factory=list)
@@ -95,13 +96,7 @@ def _read(path: str, limit: int | None = None) -> str | None:
 
 def _run(argv: list[str], timeout: float = COMMAND_TIMEOUT) -> tuple[int, str, str] | None:
     """(status, stdout, stderr) of a fixed command; None when it cannot run."""
-    if not shutil.which(argv[0]):
-        return None
-    try:
-        p = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    return _finish(_start(argv), timeout)
 
 
 def _start(argv: list[str]) -> subprocess.Popen | None:
@@ -191,12 +186,16 @@ def nginx_args(argv: list[str]) -> dict[str, str]:
     return out
 
 
-def find_master(conf: str | None = None) -> tuple[int | None, list[str]]:
+def process_table() -> dict[int, list[str]]:
+    """pid -> command line of every process we can read, read once per collection."""
+    return {pid: argv for pid in _pids() if (argv := _cmdline(pid))}
+
+
+def find_master(conf: str | None = None, procs: dict[int, list[str]] | None = None) -> tuple[int | None, list[str]]:
     """The nginx master's pid and the command line that started it (``nginx: master process ...``).
     With ``conf``, only a master started with ``-c conf`` (or the default config) counts."""
-    for pid in _pids():
-        argv = _cmdline(pid)
-        if not argv or not argv[0].startswith("nginx: master process"):
+    for pid, argv in (process_table() if procs is None else procs).items():
+        if not argv[0].startswith("nginx: master process"):
             continue
         words = " ".join(argv)[len("nginx: master process"):].split()
         args = nginx_args(words[1:])
@@ -206,9 +205,9 @@ def find_master(conf: str | None = None) -> tuple[int | None, list[str]]:
     return None, []
 
 
-def find_workers(master: int) -> list[int]:
-    return [pid for pid in _pids() if _ppid(pid) == master
-            and (_cmdline(pid) or [""])[0].startswith("nginx: worker process")]
+def find_workers(master: int, procs: dict[int, list[str]] | None = None) -> list[int]:
+    return [pid for pid, argv in (process_table() if procs is None else procs).items()
+            if argv[0].startswith("nginx: worker process") and _ppid(pid) == master]
 
 
 def dump_from_tree(main: str, root: str | None) -> tuple[str, Payload | None, list[str]]:
@@ -304,7 +303,7 @@ def collect_processes(col: Collection, master: int | None) -> None:
     if master is None:
         col.warnings.append("no nginx master process found; worker credentials come from the config")
         return
-    workers = find_workers(master)
+    workers = find_workers(master, col.procs)
     if not workers:
         col.warnings.append(f"nginx master {master} has no worker processes")
     for pid, role in [(master, "nginx_master")] + [(w, "nginx_worker") for w in workers[:1]]:
@@ -379,10 +378,7 @@ def collect_app_servers(col: Collection) -> None:
     """App-server processes as ``ps -eo user,pid,ppid,args`` text (the ps reader reads it)."""
     rows: list[str] = []
     configs: list[str] = []
-    for pid in _pids():
-        argv = _cmdline(pid)
-        if not argv:
-            continue
+    for pid, argv in col.procs.items():
         cmd = " ".join(argv)
         if not any(s in cmd for s in APP_SERVERS):
             continue
@@ -631,7 +627,8 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
         (col.users if path == "/etc/passwd" else col.groups).update(id_names(text))
         if path == "/etc/group":
             col.records.append(LogFact("group_database_complete", {"path": path}, Source(path, 1, 0, "")))
-    master, master_argv = (None, []) if root else find_master(conf)
+    col.procs = {} if root else process_table()
+    master, master_argv = (None, []) if root else find_master(conf, col.procs)
     pid_hint = collect_nginx(col, conf, master_argv)
     if socket:
         col.sockets = [s for s in col.sockets if s.path == socket] or [SocketUse(socket, "--socket", "command line")]
