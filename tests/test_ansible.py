@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from apply_helpers import CONF
+
 REPO = Path(__file__).resolve().parents[1]
 COLLECTION = REPO / "ansible_collections/sockdoctor/sockdoctor"
 SEED = REPO / "examples/seed-incident"
@@ -36,24 +38,7 @@ events {{}}
 http {{ server {{ listen 80; location / {{ proxy_pass http://unix:{sock}; }} }} }}
 """
 # a tree nginx can really run (fix tests): everything it writes stays under the tree
-RUNNABLE_CONF = """user root;
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {root}/tmp;
-    proxy_temp_path {root}/tmp;
-    fastcgi_temp_path {root}/tmp;
-    uwsgi_temp_path {root}/tmp;
-    scgi_temp_path {root}/tmp;
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ proxy_pass http://unix:/run/app/app.sock; }}
-    }}
-}}
-"""
+RUNNABLE_CONF = "user root;\n" + CONF.replace('return 200 "{body}\\n";', "proxy_pass http://unix:/run/app/app.sock;")
 
 
 def _tool(name: str) -> str:
