@@ -243,3 +243,34 @@ def test_probe_many_from_one_child(open_dir):
     assert [r.errno for r in got.values()] == [0, errno.ECONNREFUSED, errno.ENOENT]
     bad = probe_many([live], NOBODY, NOBODY, (10 ** 9,) * 70000)  # setgroups refuses > NGROUPS_MAX
     assert bad[live].skipped == "could not take the worker's credentials"
+
+
+def _live_conf(tmp_path):
+    """A config real nginx accepts, with its socket in an included file."""
+    d = tmp_path / "conf"
+    (d / "conf.d").mkdir(parents=True)
+    (d / "nginx.conf").write_text(f"pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\n"
+                                  "http { include conf.d/*.conf; }\n")
+    (d / "conf.d/app.conf").write_text(
+        "server {\n    listen 127.0.0.1:1;\n    location / { proxy_pass http://unix:/run/sd-x/app.sock:; }\n}\n")
+    return d / "nginx.conf"
+
+
+def test_live_collection_reads_the_config_files_and_cites_them(tmp_path):
+    conf = _live_conf(tmp_path)
+    col = C.collect(conf=str(conf))
+    assert f"nginx config {conf}" in col.kinds and "nginx -T" not in col.kinds
+    (ref,) = col.config.sockets
+    assert (ref.source.input, ref.source.line) == (str(conf.parent / "conf.d/app.conf"), 3)
+    assert "proxy_pass" in ref.source.text
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="needs nginx (make test installs it)")
+def test_live_collection_falls_back_to_nginx_T_when_the_files_do_not_parse(tmp_path, monkeypatch):
+    """Stand-in for a config our parser rejects: dump_from_tree reports an error; real `nginx -T`
+    then supplies the configuration, and the warning says so."""
+    conf = _live_conf(tmp_path)
+    monkeypatch.setattr(C, "dump_from_tree", lambda main, root: ("", None, [f"nginx config {main}: stand-in error"]))
+    col = C.collect(conf=str(conf))
+    assert "nginx -T" in col.kinds and [s.path for s in col.sockets] == ["/run/sd-x/app.sock"]
+    assert any("stand-in error; using `nginx -T`" in w for w in col.warnings)
