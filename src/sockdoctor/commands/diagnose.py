@@ -103,7 +103,8 @@ def stream_log(ev, name: str, path: str) -> None:
 def emit(report, args, texts: dict[str, str] | None = None) -> None:
     data = report.to_json()
     if args.format == "json":
-        text = json.dumps(data, indent=2) + "\n"
+        from sockdoctor.render.jsonout import dumps
+        text = dumps(data) + "\n"  # laid out like check's report
     elif args.format == "markdown":
         from sockdoctor.render import markdown
         text = markdown.render(data)
