@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -332,17 +333,16 @@ def big_logs(tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture
 def forked(monkeypatch) -> list:
-    """Lets a few-MB log split, and records what _scan_forked returned for each call."""
+    """Lets a few-MB log split, and records the chunks of each shared scan."""
     monkeypatch.setattr(live_logscan, "PARALLEL_MIN", 64 * 1024)
     calls: list = []
-    real = live_logscan._scan_forked
+    real = live_logscan._scan_shared
 
-    def spy(path, name, keep, bounds):
-        tallies = real(path, name, keep, bounds)
-        calls.append((bounds, tallies is not None))
-        return tallies
+    def spy(path, name, keep, chunks, workers):
+        calls.append(chunks)
+        return real(path, name, keep, chunks, workers)
 
-    monkeypatch.setattr(live_logscan, "_scan_forked", spy)
+    monkeypatch.setattr(live_logscan, "_scan_shared", spy)
     return calls
 
 
@@ -350,6 +350,15 @@ def serial(path: str, start: int = 0, keep: int = 50) -> list:
     with open(path, "rb") as fh:
         fh.seek(start)
         return logscan.scan_file(fh, "log", keep=keep)
+
+
+def assert_whole_lines(chunks: list[tuple[int, int]], data: bytes, start: int = 0) -> None:
+    """Consecutive chunks of whole lines from ``start`` to the end, the last ones smallest."""
+    assert chunks[0][0] == start and chunks[-1][1] == len(data)
+    assert all(a == b_prev and data[a - 1] == 0x0A for (_, b_prev), (a, _) in zip(chunks, chunks[1:]))
+    assert len(chunks) <= live_logscan.MAX_CHUNKS
+    sizes = [b - a for a, b in chunks]
+    assert sizes[0] >= max(sizes[len(sizes) // 2:]), sizes
 
 
 @pytest.mark.parametrize("keep", [4, 50])
@@ -361,13 +370,12 @@ def test_scan_path_equals_scan_file(big_logs, forked, which, keep):
     for workers in (1, 2, 3, 4):
         assert live_logscan.scan_path(path, "log", keep=keep, workers=workers) == want, workers
     data = open(path, "rb").read()
-    for bounds, ok in forked:  # consecutive ranges of whole lines
-        assert ok and bounds[0][0] == 0 and bounds[-1][1] == len(data)
-        assert all(a == b_prev and data[a - 1] == 0x0A for (_, b_prev), (a, _) in zip(bounds, bounds[1:]))
-    if which == "mixed":
-        assert all(len(bounds) > 1 for bounds, _ in forked)
-    else:  # the cut for 2 workers fell inside the 2 MB line: its range runs to the end of the file
-        assert len(forked[0][0]) == 1
+    assert len(forked) == 3 and all(len(chunks) > 2 for chunks in forked)
+    for chunks in forked:
+        assert_whole_lines(chunks, data)
+    if which == "giant":  # a cut that fell inside the 2 MB line moved to its end
+        giant_start = data.index(b"z" * 1000)
+        assert any(a < giant_start and b > giant_start + 2_000_000 for chunks in forked for a, b in chunks)
 
 
 def test_scan_path_from_an_offset(big_logs, forked):
@@ -378,20 +386,48 @@ def test_scan_path_from_an_offset(big_logs, forked):
     assert want == reference(data[start:], "log")
     for workers in (1, 2, 3, 4):
         assert live_logscan.scan_path(path, "log", start=start, workers=workers) == want, workers
-    assert len(forked) == 3 and all(b[0][0] == start and len(b) > 1 and ok for b, ok in forked)
+    assert len(forked) == 3
+    for chunks in forked:
+        assert_whole_lines(chunks, data, start)
+
+
+def test_chunks_are_shared_out(big_logs, forked, monkeypatch, tmp_path):
+    """While this process is slow on the first chunk, the child claims the others: each chunk is
+    scanned by exactly one process, and the merge is the whole file's tally."""
+    path = big_logs["mixed"]
+    want = serial(path)
+    parent = os.getpid()
+    real = live_logscan._claim_and_scan
+
+    def spy(path, name, keep, chunks, claims, first=None):
+        if os.getpid() == parent:
+            time.sleep(0.5)
+        runs = real(path, name, keep, chunks, claims, first)
+        (tmp_path / f"runs-{os.getpid()}").write_text(json.dumps([[a, b] for a, b, _ in runs]))
+        return runs
+
+    monkeypatch.setattr(live_logscan, "_claim_and_scan", spy)
+    assert live_logscan.scan_path(path, "log", workers=2) == want
+    runs = {int(f.name[5:]): json.loads(f.read_text()) for f in tmp_path.glob("runs-*")}
+    assert len(runs) == 2 and runs[parent] == [[0, 1]]
+    scanned = sorted(i for rs in runs.values() for a, b in rs for i in range(a, b))
+    assert scanned == list(range(len(forked[0])))
 
 
 def test_scan_path_without_fork(big_logs, forked, monkeypatch):
-    """fork() failing at once, or after one child started, or a child dying: the same result."""
+    """fork() failing at once, or after one child started, or a child dying with a chunk it
+    claimed: the same result."""
     path = big_logs["mixed"]
     want = serial(path)
+    tried: list[int] = []
 
     def no_fork():
+        tried.append(1)
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert live_logscan.scan_path(path, "log", workers=3) == want
-    assert forked[-1][1] is False
+    assert tried == [1] and len(forked) == 1
 
     monkeypatch.undo()
     monkeypatch.setattr(live_logscan, "PARALLEL_MIN", 64 * 1024)
@@ -415,14 +451,16 @@ def test_scan_path_without_fork(big_logs, forked, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(live_logscan, "PARALLEL_MIN", 64 * 1024)
     parent = os.getpid()
-    real_range = live_logscan._scan_range
+    real_claims = live_logscan._claim_and_scan
 
-    def dies_in_child(*args):
+    def dies_in_child(path, name, keep, chunks, claims, first=None):
         if os.getpid() != parent:
+            live_logscan._claim(claims)  # a chunk no other process will claim
             raise MemoryError
-        return real_range(*args)
+        time.sleep(0.2)  # the child claims first
+        return real_claims(path, name, keep, chunks, claims, first)
 
-    monkeypatch.setattr(live_logscan, "_scan_range", dies_in_child)
+    monkeypatch.setattr(live_logscan, "_claim_and_scan", dies_in_child)
     assert live_logscan.scan_path(path, "log", workers=3) == want
 
 

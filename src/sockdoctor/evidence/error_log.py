@@ -34,8 +34,9 @@ _INITGROUPS = re.compile(r"initgroups\((?P<name>[^,)]*)(?:, ?\d+)?\) failed")
 _BIND = re.compile(r"bind\(\) to (?P<addr>\S+) failed")
 USER_IGNORED = '"user" directive makes sense only if the master process runs with super-user privileges'
 
-# Cheap substring tests before any regex (the fast path of scan_file).
-MARKERS = ("unix:", "[emerg]", '"user" directive')
+# Cheap substring tests before any regex (the fast path of scan_file). nginx writes a space after
+# the level in both line formats (_HEAD, _STDERR), and the longer needle is found faster.
+MARKERS = ("unix:", "[emerg] ", '"user" directive')
 
 
 def detect(chunk: Chunk) -> Detection | None:
@@ -61,7 +62,7 @@ def detect(chunk: Chunk) -> Detection | None:
 
 def parse_line(line: str, source: Source) -> ErrorLogEvent | NginxNotice | None:
     """One error.log line (prefixes allowed) -> record, or None when it is not about sockets."""
-    if not ("unix:" in line or "[emerg]" in line or '"user" directive' in line):
+    if not ("unix:" in line or "[emerg] " in line or '"user" directive' in line):
         return None
     payload = line if line[4:5] == "/" and line[:4].isdigit() else co.strip_log_prefix(line)
     m = _HEAD.match(payload)

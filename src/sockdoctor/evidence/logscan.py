@@ -11,7 +11,6 @@ scan ranges of one file in parallel (sockdoctor.live.logscan does, at the CLI's 
 """
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import re
@@ -25,9 +24,9 @@ BLOCK = 512 * 1024  # four passes over a block that stays in L2 beat one pass ov
 MAX_LINE = 64 * 1024
 
 # The lines error_log.parse_line can turn into a record hold one of these: the whole text of the
-# "user" notice (bytes.find skips faster the longer the needle), "[emerg]" without a space before
-# it (nginx's stderr line may reach the log as `[emerg] getpwnam(...`).
-MARKERS = (b"unix:", b"[emerg]", USER_IGNORED.encode())
+# "user" notice (bytes.find skips faster the longer the needle), "[emerg] " without a space before
+# it (nginx's stderr line may reach the log as `[emerg] getpwnam(...`) but with the one after it.
+MARKERS = (b"unix:", b"[emerg] ", USER_IGNORED.encode())
 
 _HEADER = rb"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] \d+#\d+: (?:\*\d+ )?"
 # A plain `connect() to unix:` failure line, keyed exactly as parse_line would read it; anything
@@ -169,9 +168,15 @@ def _cut_warning(name: str, line_no: int) -> ReadWarning:
 
 
 def _shift(rec, offset: int):
+    """``rec`` ``offset`` lines further down. A merge moves every record a forked scanner parsed:
+    ``dataclasses.replace`` (15 us a record) would cost more than parsing it again, so the frozen
+    record's fields are copied as they are, with a new Source."""
     if isinstance(rec, ReadWarning):  # its message names the line too
         return _cut_warning(rec.source.input, rec.source.line + offset)
-    return dataclasses.replace(rec, source=dataclasses.replace(rec.source, line=rec.source.line + offset))
+    src = rec.source
+    moved = object.__new__(type(rec))
+    moved.__dict__.update(rec.__dict__, source=Source(src.input, src.line + offset, src.column, src.text))
+    return moved
 
 
 class Tally:
@@ -232,20 +237,30 @@ class Tally:
 
     def merge(self, later: "Tally") -> "Tally":
         """Append the tally of the part of the file that follows this one."""
-        offset = self.lines
+        offset, head = self.lines, self.head
         self.others.extend(_shift(r, offset) for r in later.others)
         for key, (count, first, last) in later.groups.items():
-            for item in (*first, *last):
-                self._add(key, (item[0] + offset, item[1]) if isinstance(item, tuple) else _shift(item, offset))
-            self.groups[key][0] += count - len(first) - len(last)
+            items = [(item[0] + offset, item[1]) if isinstance(item, tuple) else _shift(item, offset)
+                     for item in (*first, *last)]
+            group = self.groups.get(key)
+            if group is None:
+                group = self.groups[key] = [0, [], deque(maxlen=head)]
+            room = head - len(group[1])
+            if room > 0:
+                group[1].extend(items[:room])
+                items = items[room:]
+            group[2].extend(items)
+            group[0] += count
         self.lines += later.lines
         return self
 
-    def parse_kept(self) -> "Tally":
-        """Turn the kept raw lines into records now (a forked range scanner does this while the
-        others still scan, instead of leaving it all to ``records()`` after the merge)."""
+    def parse_kept(self, first: bool = True, last: bool = True) -> "Tally":
+        """Turn the kept raw lines into records now. A process that scans the start of the file
+        parses its ``first`` lines, the one that scans its end its ``last`` ones, while the
+        others still scan: those lines stay whatever follows in the merge, and are not left to
+        ``records()`` after it."""
         for group in self.groups.values():
-            for items in (group[1], group[2]):
+            for items in (group[1] if first else (), group[2] if last else ()):
                 for i, item in enumerate(items):
                     if isinstance(item, tuple) and (rec := _record(self.name, *item)) is not None:
                         items[i] = rec
