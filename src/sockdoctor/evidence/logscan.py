@@ -104,23 +104,22 @@ class MarkedLines:
         view.release()
 
     def _block(self, buf: bytearray, view: memoryview, limit: int) -> list[tuple[int, bytes]]:
+        # Searched backwards: rfind tests a candidate's first byte ("u", "[", '"': about once a
+        # line) where find tests its last (":" of every timestamp, the space after every level),
+        # and skips ahead more often; about twice as fast on nginx logs.
         find, rfind = buf.find, buf.rfind
-        spans: dict[int, int] = {}  # line start -> end, in the order found
+        spans: dict[int, int] = {}  # line start -> end
         for marker in MARKERS:
-            found = len(spans)
-            pos = find(marker, 0, limit)
+            pos = rfind(marker, 0, limit)
             while pos != -1:
+                start = rfind(b"\n", 0, pos) + 1
                 end = find(b"\n", pos, limit)
-                if end == -1:
-                    end = limit
-                spans[rfind(b"\n", 0, pos) + 1] = end
-                pos = find(marker, end, limit)
-            if found and len(spans) > found:
-                spans = dict(sorted(spans.items()))
+                spans[start] = limit if end == -1 else end
+                pos = rfind(marker, 0, start)
         out = []
         line = self.lines + 1
         last = 0
-        for start, end in spans.items():
+        for start, end in sorted(spans.items()):
             if start - last < 4096:
                 line += buf.count(b"\n", last, start)
             else:  # count() tests byte by byte; replace() finds the newlines with memchr
