@@ -245,6 +245,27 @@ def test_probe_many_from_one_child(open_dir):
     assert bad[live].skipped == "could not take the worker's credentials"
 
 
+@needs_root
+def test_probe_in_the_namespace_of_a_process(open_dir):
+    """Our own pid: same namespace, nothing entered, no note. A pid that is gone: every path is
+    skipped with the reason rather than probed from a view that may not be the worker's."""
+    from sockdoctor.live.probe import start_many
+
+    live = str(open_dir / "a.sock")
+    srv = _listen(live)
+    os.chmod(live, 0o666)
+    try:
+        same = start_many([live], NOBODY, NOBODY, (), namespace_of=os.getpid())
+        assert same.results()[live].errno == 0 and same.notes == []
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        lost = start_many([live], NOBODY, NOBODY, (), namespace_of=gone.pid)
+        result = lost.results()[live]
+    finally:
+        srv.close()
+    assert result.errno is None and result.skipped.startswith(f"could not enter the mount namespace of pid {gone.pid} (ENOENT")
+
+
 def _live_conf(tmp_path):
     """A config real nginx accepts, with its socket in an included file."""
     d = tmp_path / "conf"

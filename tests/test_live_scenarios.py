@@ -124,6 +124,63 @@ def test_home_dir_cause(homedir):
     assert _causes(homedir["json"])[0] == "parent_dir_no_search"
 
 
+# --- nginx in a mount namespace of its own (PrivateTmp=, a container) --------------------------
+
+def _private_mounts_work() -> str | None:
+    if not shutil.which("unshare"):
+        return "unshare(1) not installed"
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", "mount -t tmpfs tmpfs /mnt"],
+                       capture_output=True, text=True)
+    return None if p.returncode == 0 else f"cannot mount in a new mount namespace here: {p.stderr.strip()}"
+
+
+@pytest.fixture(scope="module")
+def private_ns():
+    """The socket is fine on the host, but the worker's namespace has an empty tmpfs over its
+    directory: the probe must connect from where the worker connects."""
+    _needs("gunicorn")
+    why = _private_mounts_work()
+    if why:
+        pytest.skip(why)
+    with Scenario("privns") as sc:
+        www = sc.group("www")
+        ng, app = sc.user("ng", (www,)), sc.user("app")
+        sc.mkdir("run", 0o755)
+        sock = sc.gunicorn(app, www, "run/app.sock", umask="0o117")
+        sc.nginx(ng, sock, private=("run",))
+        obs = _observe(sc, sock=sock)
+        yield obs  # nginx keeps running: a test runs the fix's verify command in its namespace
+
+
+def test_private_namespace_probe_runs_where_the_worker_is(private_ns):
+    assert private_ns["curl"] == 502
+    assert "(2: No such file or directory)" in private_ns["log"] and private_ns["sock"] in private_ns["log"]
+    row = _row(private_ns["json"])
+    # from the host's namespace the socket is there and nginx's group may write it: connected
+    assert row["probe_errno"] == errno.ENOENT, row
+    assert row["predicted_errno"] == errno.ENOENT and row["agree"] is True, row
+    assert any("mount namespace of pid" in w for w in private_ns["json"]["warnings"])
+    assert private_ns["rc"] == 1
+
+
+def test_private_namespace_cause(private_ns):
+    assert _causes(private_ns["json"])[0] == "private_namespace"
+
+
+def test_private_namespace_fix_verifies_from_the_workers_view(private_ns):
+    """The fix's verify command, run as printed, fails while the socket is hidden from nginx."""
+    if not shutil.which("nsenter"):
+        pytest.skip("nsenter(1) not installed")
+    finding = next(f for f in private_ns["json"]["findings"] if f["cause"] == "private_namespace")
+    fix = next(x for x in private_ns["json"]["fixes"] if x["finding"] == finding["id"])
+    verify = fix["verify"][0]
+    assert verify.startswith("nsenter -t ") and private_ns["sock"] in verify
+    assert subprocess.run(["sh", "-c", verify], capture_output=True).returncode != 0
+    # the same command reaches the worker's namespace: its (empty) directory is there
+    control = verify.split(" test -S ")[0] + " test -d " + os.path.dirname(private_ns["sock"])
+    assert subprocess.run(["sh", "-c", control], capture_output=True).returncode == 0, control
+
+
 # --- 8. a correct setup, then gunicorn's default umask (0777 socket) -------------------------
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -216,7 +217,10 @@ class Scenario:
         return str(sock)
 
     # --- nginx -------------------------------------------------------------------------------
-    def nginx(self, user: str, sock: str, directive: str = "proxy_pass") -> None:
+    def nginx(self, user: str, sock: str, directive: str = "proxy_pass", private: tuple[str, ...] = ()) -> None:
+        """nginx serving ``sock``; with ``private`` directories (relative to the scenario), nginx runs
+        in a mount namespace of its own where each of them is an empty tmpfs (as PrivateTmp= or a
+        container that does not share the directory would show it)."""
         for sub in ("logs", "tmp"):
             (self.dir / sub).mkdir(exist_ok=True)
         d = self.dir
@@ -240,7 +244,11 @@ http {{
     }}
 }}
 """)
-        subprocess.run(self._nginx_argv(), check=True, capture_output=True, timeout=15)
+        argv = self._nginx_argv()
+        if private:
+            mounts = "".join(f"mount -t tmpfs tmpfs {shlex.quote(str(d / rel))} && " for rel in private)
+            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", mounts + shlex.join(argv)]
+        subprocess.run(argv, check=True, capture_output=True, timeout=15)
         wait_for(lambda: self.nginx_pid_file.exists(), what="nginx pid file")
         wait_for(self._nginx_worker_ready, what="nginx worker")
 

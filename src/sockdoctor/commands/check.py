@@ -12,6 +12,7 @@ import sys
 
 from sockdoctor.access import Creds, components_for, decide, node_from_record
 from sockdoctor.cli import UsageError
+from sockdoctor.evidence.records import LogFact
 from sockdoctor.live.collect import Collection, collect
 from sockdoctor.live.probe import PendingProbe, ProbeResult, start_many
 
@@ -71,6 +72,8 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
     for the running worker, what the probe saw, and whether the two agree."""
     creds = worker_creds(col)
     nodes = {p: node_from_record(n, col.acls.get(p)) for p, n in col.nodes.items()} if creds else {}
+    hidden = {r.data["path"] for r in col.records
+              if isinstance(r, LogFact) and r.kind == "mount_namespace_missing" and r.data.get("pid") is not None}
     rows = []
     for use in col.sockets:
         node = col.nodes.get(use.path)
@@ -80,7 +83,9 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
                "verdict": "unknown", "predicted_errno": None, "probe": None, "probe_errno": None,
                "agree": None, "world_writable": bool(node and node.type == "socket" and node.mode is not None
                                                      and node.mode & 0o002)}
-        if creds is not None:
+        if use.path in hidden:  # the worker's walk ends at a name its namespace does not have
+            row["verdict"], row["predicted_errno"] = "denied (not in the worker's mount namespace)", 2
+        elif creds is not None:
             d = decide(creds, components_for(use.path, nodes))
             row["verdict"] = "allowed" if d.allowed else ("unknown" if d.allowed is None else f"denied ({d.reason})")
             row["predicted_errno"] = 0 if d.allowed else d.errno
@@ -108,7 +113,9 @@ def disagreements(rows: list[dict]) -> list[str]:
 
 def run_probes(col: Collection) -> tuple[dict[str, ProbeResult], list[str]]:
     started, notes = start_probes(col)
-    return (started.results() if isinstance(started, PendingProbe) else started), notes
+    if isinstance(started, PendingProbe):
+        return started.results(), notes + started.notes
+    return started, notes
 
 
 def start_probes(col: Collection) -> tuple[PendingProbe | dict[str, ProbeResult], list[str]]:
@@ -122,7 +129,7 @@ def start_probes(col: Collection) -> tuple[PendingProbe | dict[str, ProbeResult]
             ["probe skipped: no nginx worker process to take credentials from"]
     w = col.worker
     paths = list(dict.fromkeys(u.path for u in col.sockets))
-    return start_many(paths, w.uid, w.gid, w.groups), []
+    return start_many(paths, w.uid, w.gid, w.groups, namespace_of=w.pid), []
 
 
 def analyse(col: Collection):
@@ -214,7 +221,11 @@ def run(args) -> int:
     col = collect(root=os.path.abspath(args.root) if args.root else None, conf=args.nginx_conf, socket=args.socket)
     started, probe_notes = ({}, ["probe skipped: --no-probe"]) if args.no_probe else start_probes(col)
     report = analyse(col)  # while the probe child connects
-    probes = started.results() if isinstance(started, PendingProbe) else started
+    if isinstance(started, PendingProbe):
+        probes = started.results()
+        probe_notes += started.notes
+    else:
+        probes = started
     rows = socket_rows(col, probes)
     notes = disagreements(rows)
     color = args.format == "text" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ

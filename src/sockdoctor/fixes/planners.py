@@ -325,7 +325,26 @@ def socket_path_mismatch(host, finding):
 
 
 def private_namespace(host, finding):
-    return move_to_run(host, finding, reason="nginx has a private /tmp (PrivateTmp=); keep it and move the socket to /run.")
+    from sockdoctor.rules.private_namespace import unseen_by_worker
+
+    info = _info(host, finding)
+    unseen = unseen_by_worker(host, info.path) if info else None
+    if unseen is None or info.path.startswith(("/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/")):
+        return move_to_run(host, finding, reason="nginx has a private /tmp (PrivateTmp=); keep it and move the socket to /run.")
+    pid = int(unseen.data["pid"])
+    d = posixpath.dirname(info.path) or "/"
+    return [Fix("", 0, f"Let nginx see {d} as the app server does",
+                commands=[f"findmnt -N {pid} --target {q(d)}  # what nginx's worker sees there",
+                          f"findmnt --target {q(d)}  # what this shell sees",
+                          "systemctl show nginx -p PrivateTmp -p ProtectHome -p ProtectSystem -p TemporaryFileSystem "
+                          "-p InaccessiblePaths -p BindPaths -p RootDirectory"],
+                verify=[f"nsenter -t {pid} -m test -S {q(info.path)} && echo 'nginx sees the socket'"],
+                layer="systemd",
+                notes=["The mount that findmnt shows for nginx but not for this shell hides the socket.",
+                       f"Share only {d} with nginx: BindPaths={d} in a drop-in of nginx.service, or the same "
+                       f"volume at {d} in both containers; do not turn PrivateTmp= or ProtectHome= off.",
+                       "After changing nginx.service: systemctl daemon-reload && systemctl restart nginx "
+                       "(a reload keeps the old namespace)."])]
 
 
 def upstream_not_running(host, finding):
