@@ -37,6 +37,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sockets", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--layout", choices=("locations", "sites"), default="locations",
+                    help="locations: one server with a location per socket (the least work for nginx -T); "
+                         "sites: a file per site in sites-enabled/, each an upstream, a server and its own "
+                         "socket directory, every fifth with a PHP-FPM location too")
     args = ap.parse_args()
     if os.geteuid() != 0 or not shutil.which("nginx"):
         print("check_bench: needs root and nginx", file=sys.stderr)
@@ -51,26 +55,18 @@ def main() -> int:
     (d / "tmp").mkdir()
     gid = grp.getgrnam("nogroup").gr_gid
     held = []
-    locations = []
     try:
-        for i in range(args.sockets):
-            path = d / "run" / f"app{i}.sock"
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.bind(str(path))
-            s.listen(16)
-            os.chown(path, 0, gid)
-            os.chmod(path, 0o660)
-            held.append(s)
-            locations.append(f"        location /app{i}/ {{ proxy_pass http://unix:{path}:; }}\n")
         with socket.socket() as probe_port:
             probe_port.bind(("127.0.0.1", 0))
             port = probe_port.getsockname()[1]
+        body = _sites(d, port, args.sockets, gid, held) if args.layout == "sites" else \
+            _locations(d, port, args.sockets, gid, held)
         conf = d / "nginx.conf"
         conf.write_text(f"user nobody nogroup;\nworker_processes 1;\nerror_log {d}/error.log;\n"
                         f"events {{ worker_connections 64; }}\nhttp {{\n    access_log off;\n"
                         f"    client_body_temp_path {d}/tmp/b;\n    proxy_temp_path {d}/tmp/p;\n"
                         f"    fastcgi_temp_path {d}/tmp/f;\n    uwsgi_temp_path {d}/tmp/u;\n    scgi_temp_path {d}/tmp/s;\n"
-                        f"    server {{\n        listen 127.0.0.1:{port};\n{''.join(locations)}    }}\n}}\n")
+                        f"{body}}}\n")
         base = ["nginx", "-p", str(d), "-c", str(conf), "-g", f"pid {d}/nginx.pid;"]
         subprocess.run(base, check=True)
         time.sleep(0.5)
@@ -81,7 +77,7 @@ def main() -> int:
                           "--format", "json"], args.repeat)
         no_probe, _ = best([sys.executable, "-m", "sockdoctor", "check", "--nginx-conf", str(conf),
                             "--format", "json", "--no-probe"], args.repeat)
-        print(f"sockets: {args.sockets}")
+        print(f"sockets: {len(held)} ({args.layout} layout)")
         print(f"nginx -T:             {nginx_t * 1000:8.1f} ms")
         print(f"sockdoctor check:     {check * 1000:8.1f} ms  (exit {rc})  ratio {check / nginx_t:.2f}")
         print(f"check --no-probe:     {no_probe * 1000:8.1f} ms  ratio {no_probe / nginx_t:.2f}")
@@ -97,6 +93,78 @@ def main() -> int:
         for s in held:
             s.close()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def _listen(path: Path, gid: int, held: list) -> None:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.listen(16)
+    os.chown(path, 0, gid)
+    os.chmod(path, 0o660)
+    held.append(s)
+
+
+def _locations(d: Path, port: int, n: int, gid: int, held: list) -> str:
+    """One server, a location per socket, all sockets in one directory."""
+    locations = []
+    for i in range(n):
+        path = d / "run" / f"app{i}.sock"
+        _listen(path, gid, held)
+        locations.append(f"        location /app{i}/ {{ proxy_pass http://unix:{path}:; }}\n")
+    return f"    server {{\n        listen 127.0.0.1:{port};\n{''.join(locations)}    }}\n"
+
+
+SITE = """upstream app{i} {{
+    server unix:{sock} fail_timeout=0;
+    keepalive 16;
+}}
+
+server {{
+    listen 127.0.0.1:{port};
+    server_name app{i}.example.com www.app{i}.example.com;
+    root {d}/srv/app{i};
+
+    location /static/ {{
+        alias {d}/srv/app{i}/static/;
+        expires 30d;
+    }}
+
+    location / {{
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_read_timeout 60s;
+        proxy_pass http://app{i};
+    }}
+{php}}}
+"""
+PHP = """
+    location ~ \\.php$ {{
+        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+        fastcgi_pass unix:{sock};
+    }}
+"""
+
+
+def _sites(d: Path, port: int, n: int, gid: int, held: list) -> str:
+    """A file per site (how hosts with many sites are laid out): sites with a gunicorn socket in
+    their own directory, every fifth with a PHP-FPM pool socket too, until n sockets."""
+    sites = d / "sites-enabled"
+    sites.mkdir()
+    (d / "run" / "php").mkdir()
+    i = 0
+    while len(held) < n:
+        app_dir = d / "run" / f"app{i}"
+        app_dir.mkdir()
+        sock = app_dir / "gunicorn.sock"
+        _listen(sock, gid, held)
+        php = ""
+        if i % 5 == 0 and len(held) < n:
+            fpm = d / "run" / "php" / f"app{i}-fpm.sock"
+            _listen(fpm, gid, held)
+            php = PHP.format(sock=fpm)
+        (sites / f"app{i:05d}.conf").write_text(SITE.format(i=i, sock=sock, port=port, d=d, php=php))
+        i += 1
+    return f"    include {sites}/*.conf;\n"
 
 
 if __name__ == "__main__":
