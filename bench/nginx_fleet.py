@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/nginx_fleet.py                  # 5,000 and 50,000 sites
     .venv/bin/python bench/nginx_fleet.py --sizes 2000     # a quick run
+    .venv/bin/python bench/nginx_fleet.py --linearity      # 5,000 vs 50,000 sites, interleaved
 
 Generates once into bench/out/ (gitignored), per size N: an include tree
 (`etc/nginx/nginx.conf` + `sites-enabled/siteNNNNN`, one file per site: an upstream on a Unix
@@ -9,6 +10,11 @@ socket and a server block; every fifth site also has a PHP-FPM `fastcgi_pass uni
 configuration as one `nginx -T` dump. Each measurement runs in a fresh process, both tools the same
 way: wall time of the call (best of --repeat), peak RSS of the process (ru_maxrss) and, in a
 separate run, the Python heap peak (tracemalloc). crossplane is a test-only dependency.
+
+--linearity measures the growth factor alone, robust to a machine whose speed drifts: one run of
+each size in its own process, small and big alternating, --rounds times; the factor is the ratio
+of the medians (the best-of figures above compare a best of 5 short runs, which a quiet second
+flatters, with a best of 3 long ones that cannot dodge the noise).
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -194,11 +201,15 @@ def main() -> int:
     ap.add_argument("--root", help=argparse.SUPPRESS)
     ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--linearity", action="store_true", help="only the growth factor, small and big runs interleaved")
+    ap.add_argument("--rounds", type=int, default=5, help="with --linearity: runs of each size (default 5)")
     args = ap.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, Path(args.root), args.repeat or 1, args.trace)))
         return 0
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.linearity:
+        return linearity(sizes[0], sizes[-1], args.rounds)
     results = {}
     for n in sizes:
         root = generate(n)
@@ -228,6 +239,24 @@ def main() -> int:
         for tool in ("sockdoctor", "dump", "crossplane"):
             print(f"{tool}: {sizes[-1]} vs {sizes[0]} sites (x{factor:g}): time x{big[tool]['seconds'] / small[tool]['seconds']:.2f}, "
                   f"heap x{big[tool]['heap_peak_kb'] / small[tool]['heap_peak_kb']:.2f}")
+    return 0
+
+
+def linearity(small: int, big: int, rounds: int) -> int:
+    roots = {n: generate(n) for n in (small, big)}
+    times: dict[tuple[str, int], list[float]] = {}
+    for _ in range(rounds):
+        for tool in ("sockdoctor", "dump", "crossplane"):
+            for n in (small, big):
+                cmd = [sys.executable, __file__, "--worker", tool, "--root", str(roots[n]), "--repeat", "1"]
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+                times.setdefault((tool, n), []).append(json.loads(out)["seconds"])
+    print(f"{big} vs {small} sites (x{big / small:g}), {rounds} interleaved runs of each, one per process")
+    for tool in ("sockdoctor", "dump", "crossplane"):
+        a, b = times[(tool, small)], times[(tool, big)]
+        print(f"  {tool:<10} median {statistics.median(a):.3f} s vs {statistics.median(b):.3f} s: "
+              f"x{statistics.median(b) / statistics.median(a):.2f} (best {min(a):.3f} vs {min(b):.3f}: "
+              f"x{min(b) / min(a):.2f})")
     return 0
 
 
