@@ -261,6 +261,142 @@ def test_every_case_gives_the_same_causes_and_fixes_as_the_cli(context, server):
         assert titles == [f["title"] for f in sorted(expected["fixes"], key=lambda f: f["rank"])], case.name
 
 
+# --- "Ask an LLM": only when the user asks, only redacted text, only to an allowed origin ---------
+
+ANSWERED = "() => { const t = document.getElementById('llm-answer').textContent; return t !== '' && !t.startsWith('Asking'); }"
+STANDIN_ANSWER = "Add nginx's user to the socket's group, then reload. Or, quicker:\n\n```sh\nchmod 777 /run/gunicorn/app.sock\n```\n"
+
+
+@pytest.fixture(scope="module")
+def llm_standin():
+    """A local stand-in for an OpenAI-compatible provider: a remote API cannot be reached from a
+    test. It answers the CORS preflight as the real API does and records every request."""
+    import http.server
+    import threading
+
+    seen: list[dict] = []
+
+    class Provider(http.server.BaseHTTPRequestHandler):
+        def _cors(self):
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Allow-Headers", "authorization, content-type")
+            self.send_header("Access-Control-Allow-Methods", "POST")
+
+        def do_OPTIONS(self):
+            seen.append({"method": "OPTIONS", "path": self.path})
+            self.send_response(204)
+            self._cors()
+            self.end_headers()
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            seen.append({"method": "POST", "path": self.path, "authorization": self.headers.get("authorization"),
+                         "body": json.loads(body)})
+            content = sys.modules[__name__].STANDIN_ANSWER  # read per request: a test may change it
+            reply = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+            self.send_response(200)
+            self._cors()
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Provider)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", seen
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def llm_server(dist, llm_standin):
+    """The page served with the stand-in's origin allowed (sockdoctor web --llm-origin)."""
+    proc = subprocess.Popen([sys.executable, "-m", "sockdoctor", "web", "--port", "0", "--dir", str(dist),
+                             "--llm-origin", llm_standin[0]], stdout=subprocess.PIPE, text=True)
+    match = re.search(r"http://127\.0\.0\.1:\d+/", proc.stdout.readline())
+    assert match
+    yield match.group(0)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _ask(browser, url: str, provider: str) -> tuple:
+    """The seed paste diagnosed, the LLM form filled for ``provider``, the request shown (not sent)."""
+    ctx = browser.new_context()  # its requests are not the page-origin test's business
+    page = ctx.new_page()
+    _ready(page, url)
+    page.fill("#paste", _seed_paste())
+    page.click("#diagnose")
+    _diagnosed(page)
+    page.click("#llm-h")
+    page.fill("#llm-base", f"{provider}/v1")
+    page.fill("#llm-model", "stand-in-model")
+    page.fill("#llm-key", "sk-standin-0123456789")
+    page.fill("#llm-question", "Why does nginx get 502?")
+    page.click("#llm-show")
+    page.wait_for_selector("#llm-request:not([hidden])")
+    return ctx, page
+
+
+def test_llm_sends_only_redacted_text_when_asked(browser, llm_server, llm_standin):
+    origin, seen = llm_standin
+    seen.clear()
+    ctx, page = _ask(browser, llm_server, origin)
+    try:
+        shown = page.text_content("#llm-request")
+        assert f"POST {origin}/v1/chat/completions" in shown and "<your key>" in shown
+        assert "sk-standin-0123456789" not in shown and SECRET not in shown
+        page.wait_for_timeout(300)
+        assert seen == [], "the page talked to the provider before Send"
+        page.click("#llm-send")
+        page.wait_for_function(ANSWERED, timeout=30_000)
+        answer = page.text_content("#llm-answer")
+    finally:
+        ctx.close()
+    posts = [r for r in seen if r["method"] == "POST"]
+    assert len(posts) == 1 and posts[0]["path"] == "/v1/chat/completions"
+    assert posts[0]["authorization"] == "Bearer sk-standin-0123456789"
+    sent = json.dumps(posts[0]["body"])
+    assert SECRET not in sent and "<<SECRET:" in sent, "the secret left the page"
+    assert posts[0]["body"]["model"] == "stand-in-model"
+    assert answer.startswith("This answer proposes what sockdoctor never proposes:"), answer
+    assert "chmod 777" in answer and "Add nginx's user to the socket's group" in answer
+
+
+def test_llm_answer_without_insecure_proposals_is_shown_as_is(browser, llm_server, llm_standin, monkeypatch):
+    origin, seen = llm_standin
+    seen.clear()
+    monkeypatch.setattr(sys.modules[__name__], "STANDIN_ANSWER", "Add nginx's user to the socket's group.")
+    ctx, page = _ask(browser, llm_server, origin)
+    try:
+        page.click("#llm-send")
+        page.wait_for_function(ANSWERED, timeout=30_000)
+        answer = page.text_content("#llm-answer")
+        warnings = page.locator("#llm-answer .warning").count()
+    finally:
+        ctx.close()
+    assert answer == "Add nginx's user to the socket's group." and warnings == 0
+
+
+def test_llm_blocked_without_an_allowed_origin(browser, server, llm_standin):
+    """Served without --llm-origin, the page's CSP keeps even an asked-for request at home."""
+    origin, seen = llm_standin
+    seen.clear()
+    ctx, page = _ask(browser, server, origin)
+    try:
+        page.click("#llm-send")
+        page.wait_for_function(ANSWERED, timeout=30_000)
+        answer = page.text_content("#llm-answer")
+    finally:
+        ctx.close()
+    assert seen == []
+    assert f"sockdoctor web --llm-origin {origin}" in answer
+
+
 def test_zz_no_request_left_the_page_origin(server, requests_seen):
     """Runs last in this file: every request of every test above went to the page's own origin."""
     assert requests_seen, "no requests were logged"

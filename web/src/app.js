@@ -300,10 +300,10 @@ async function llmSend() {
     if (!resp.ok) throw new Error(`${resp.status}: ${JSON.stringify(data).slice(0, 300)}`);
     const text = data.choices ? data.choices[0].message.content : (data.content || []).map((c) => c.text || "").join("");
     const { value } = await py("llm_answer", text);
-    out.replaceChildren(
-      value.insecure.length ? el("div", { class: "warning", role: "alert" }, el("strong", {}, "This answer proposes what sockdoctor never proposes:"),
-        el("ul", {}, value.insecure.map((s) => el("li", {}, el("code", {}, s))))) : null,
-      el("pre", { class: "answer" }, value.text));
+    const warning = value.insecure.length ? el("div", { class: "warning", role: "alert" },
+      el("strong", {}, "This answer proposes what sockdoctor never proposes:"),
+      el("ul", {}, value.insecure.map((s) => el("li", {}, el("code", {}, s))))) : null;
+    out.replaceChildren(...[warning, el("pre", { class: "answer" }, value.text)].filter((n) => n != null));
   } catch (err) {
     out.textContent = `The provider could not be asked: ${err.message}. If the browser blocked it, start the page with ` +
       `sockdoctor web --llm-origin ${new URL(req.url).origin}`;
