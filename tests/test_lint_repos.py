@@ -3,6 +3,8 @@ findings at known lines (expected.yaml), its clean variant has none. Needs the a
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -23,7 +25,7 @@ def _lint(tree: Path):
 
 
 def test_fixtures_are_all_there():
-    assert NAMES == ["compose", "django", "k8s", "php", "uwsgi"]
+    assert NAMES == ["compose", "django", "k8s", "k8s-configmap", "php", "uwsgi"]
     for name in NAMES:
         assert (REPOS / name / "bad").is_dir() and (REPOS / name / "clean").is_dir()
 
@@ -61,3 +63,23 @@ def test_clean_tree_has_no_findings(name):
     result = _lint(REPOS / name / "clean")
     assert [(f.cause, f.summary) for f in result.report.findings] == []
     assert result.exit_status() == 0
+
+
+def test_configmap_fix_is_a_diff_of_the_manifest_that_applies(tmp_path):
+    """The nginx configuration inside a ConfigMap: the fix edits the manifest at the block's line,
+    with the manifest's own lines as context, so `git apply` takes it as it is."""
+    if not shutil.which("git"):
+        pytest.skip("git not installed")
+    tree = tmp_path / "repo"
+    shutil.copytree(REPOS / "k8s-configmap" / "bad", tree)
+    result = _lint(tree)
+    finding = next(f for f in result.report.findings if f.cause == "worker_runs_as_root")
+    fix = next(x for x in result.report.fixes if x.finding == finding.id)
+    diff = next(d for d in fix.diffs if d.path == "manifests/nginx-configmap.yaml")
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    (tmp_path / "fix.patch").write_text(diff.diff)
+    subprocess.run(["git", "-C", str(tree), "apply", str(tmp_path / "fix.patch")], check=True, capture_output=True)
+    fixed = (tree / "manifests" / "nginx-configmap.yaml").read_text().split("\n")
+    assert fixed[8] == "  nginx.conf: |" and fixed[9].startswith("    user ") and fixed[9] != "    user root;"
+    again = _lint(tree)
+    assert "worker_runs_as_root" not in {f.cause for f in again.report.findings}

@@ -9,17 +9,24 @@ volumes as `volumeName:mountPath` (`:ro` when readOnly), command + args. ``user`
 else the input's path. Settings (section = the container name) record `workload` (Kind/name),
 `pod_volume` (`name=emptyDir`, `name=hostPath:/run/x`, ...), each securityContext field with
 the line it came from, `init` = 'true' for init containers. Invalid YAML -> ReadWarning.
+
+A ConfigMap's `data` value that is an nginx configuration written as a literal block
+(`nginx.conf: |`) is read as the file it is, in the manifest's coordinates: its lines are handed to
+the nginx reader as they stand in the manifest (indentation included, which nginx ignores), so
+records cite the manifest's lines and columns, and the record's file is the whole manifest, so a
+fix's diff edits the manifest at the right line with its real context.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import yaml
 
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command
-from sockdoctor.evidence.records import ContainerSpec, Setting
+from sockdoctor.evidence.records import ContainerSpec, NginxConfigRecord, Setting
 
 _DEEP = re.compile(r"[\[{](?:\s*[\[{]){100}")
 
@@ -198,8 +205,52 @@ def _read(chunk: Chunk) -> list:
             if line_idx <= start:
                 path = tpl
         for item in items:
-            out.extend(_containers(chunk, lines, item, path))
+            if _Node.scalar(_Node.get(item, "kind")) == "ConfigMap":
+                out.extend(_config_map_files(chunk, lines, item))
+            else:
+                out.extend(_containers(chunk, lines, item, path))
     return out
+
+
+EMBEDDED_KINDS = ("nginx_config",)
+
+
+def _config_map_files(chunk: Chunk, lines: list[str], doc) -> list:
+    from sockdoctor.evidence import registry, split
+
+    out: list = []
+    data = _Node.get(doc, "data")
+    if not isinstance(data, yaml.MappingNode):
+        return out
+    for key, value in data.value:
+        if not (isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode) and value.style == "|"):
+            continue  # a folded or quoted value has no line of the manifest per line of the file
+        first, end = value.start_mark.line + 1, value.end_mark.line
+        while end > first and not lines[end - 1].strip():
+            end -= 1
+        text = "\n".join(lines[first:end])
+        for piece in split.split(key.value, text):
+            if piece.kind not in EMBEDDED_KINDS:
+                continue
+            part = piece.chunk
+            offset = first + part.first_line - 1  # manifest line of the piece's line 1, minus one
+            embedded = Chunk(chunk.name, part.text, chunk.first_line + offset, None, key.value)
+            out.extend(_in_manifest(r, chunk, lines, offset) for r in registry.reader(piece.kind).read(embedded))
+    return out
+
+
+def _in_manifest(rec, chunk: Chunk, lines: list[str], offset: int):
+    """An nginx record of a block ``offset`` lines into the manifest, with the manifest as its
+    file: file lines shifted by ``offset``, the file's text the manifest's."""
+    if not isinstance(rec, NginxConfigRecord) or chunk.name not in rec.files:
+        return rec
+    name = chunk.name
+    user_line = rec.user_file_line
+    if user_line and user_line[0] == name:
+        user_line = (name, user_line[1] + offset)
+    sockets = tuple(replace(ref, file_line=ref.file_line + offset) if ref.file == name else ref for ref in rec.sockets)
+    return replace(rec, files={**rec.files, name: tuple(lines)}, user_file_line=user_line, sockets=sockets,
+                   file_offsets={**rec.file_offsets, name: chunk.first_line})
 
 
 def read(chunk: Chunk) -> list:
