@@ -83,3 +83,35 @@ def test_configmap_fix_is_a_diff_of_the_manifest_that_applies(tmp_path):
     assert fixed[8] == "  nginx.conf: |" and fixed[9].startswith("    user ") and fixed[9] != "    user root;"
     again = _lint(tree)
     assert "worker_runs_as_root" not in {f.cause for f in again.report.findings}
+
+
+CONFIGMAP = Path(__file__).parent / "data" / "configs" / "configmap-php-fpm-nginx.yaml"
+
+
+@pytest.mark.parametrize("trailing_newline", [True, False])
+def test_configmap_pool_fix_keeps_the_manifest_valid(tmp_path, trailing_newline):
+    """A PHP-FPM pool and an nginx config in one ConfigMap: both read in the manifest's lines (the
+    last block too, when the file does not end with a newline), the world-writable pool found at
+    its line, and the fix (a changed key and two inserted ones) a diff that applies and leaves a
+    manifest whose block holds the new keys at the block's indentation."""
+    if not shutil.which("git"):
+        pytest.skip("git not installed")
+    need_analysis()
+    tree = tmp_path / "repo"
+    (tree / "manifests").mkdir(parents=True)
+    text = CONFIGMAP.read_text()
+    manifest = tree / "manifests" / "php.yaml"
+    manifest.write_text(text if trailing_newline else text.rstrip("\n"))
+    result = _lint(tree)
+    assert result.report.warnings == []
+    finding = next(f for f in result.report.findings if f.cause == "world_writable_socket")
+    assert result.locations[finding.id].line == 11 and result.locations[finding.id].column == 5
+    fix = next(x for x in result.report.fixes if x.finding == finding.id)
+    diff = next(d for d in fix.diffs if d.path == "manifests/php.yaml")
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    (tmp_path / "fix.patch").write_text(diff.diff)
+    subprocess.run(["git", "-C", str(tree), "apply", str(tmp_path / "fix.patch")], check=True, capture_output=True)
+    pool = yaml.safe_load(manifest.read_text())["data"]["www.conf"].split("\n")
+    assert "listen.mode = 0660" in pool and any(line.startswith("listen.group = ") for line in pool)
+    assert yaml.safe_load(manifest.read_text())["data"]["nginx.conf"].rstrip().endswith("}")
+    assert "world_writable_socket" not in {f.cause for f in _lint(tree).report.findings}

@@ -10,11 +10,11 @@ else the input's path. Settings (section = the container name) record `workload`
 `pod_volume` (`name=emptyDir`, `name=hostPath:/run/x`, ...), each securityContext field with
 the line it came from, `init` = 'true' for init containers. Invalid YAML -> ReadWarning.
 
-A ConfigMap's `data` value that is an nginx configuration written as a literal block
-(`nginx.conf: |`) is read as the file it is, in the manifest's coordinates: its lines are handed to
-the nginx reader as they stand in the manifest (indentation included, which nginx ignores), so
-records cite the manifest's lines and columns, and the record's file is the whole manifest, so a
-fix's diff edits the manifest at the right line with its real context.
+A ConfigMap's `data` value that is an nginx configuration, a PHP-FPM pool or a uWSGI ini written
+as a literal block (`nginx.conf: |`) is read as the file it is, in the manifest's coordinates: its
+lines are handed to the reader as they stand in the manifest (indentation included, which these
+formats ignore), so records cite the manifest's lines and columns, and the record's file is the
+whole manifest, so a fix's diff edits the manifest at the right lines with its real context.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import yaml
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command
-from sockdoctor.evidence.records import ContainerSpec, NginxConfigRecord, Setting
+from sockdoctor.evidence.records import ConfigFile, ContainerSpec, NginxConfigRecord, Setting
 
 _DEEP = re.compile(r"[\[{](?:\s*[\[{]){100}")
 
@@ -43,8 +43,8 @@ def detect(chunk: Chunk) -> Detection | None:
     kinds = [m.group(1) for m in (re.match(r"^kind:\s*[\"']?(\w+)", ln) for ln in lines) if m]
     if not api or not kinds:
         return None
-    work = [k for k in kinds if k in WORKLOADS or k == "List"]
-    if work:
+    work = [k for k in kinds if k in WORKLOADS or k == "List" or k == "ConfigMap"]
+    if work:  # a ConfigMap's files are read too: its embedded pool or ini must not win the piece
         return Detection(KIND, 0.97, f"Kubernetes manifest: {', '.join(dict.fromkeys(work))}")
     return Detection(KIND, 0.75, f"Kubernetes manifest: {', '.join(dict.fromkeys(kinds))} (no workload)")
 
@@ -212,7 +212,7 @@ def _read(chunk: Chunk) -> list:
     return out
 
 
-EMBEDDED_KINDS = ("nginx_config",)
+EMBEDDED_KINDS = ("nginx_config", "php_fpm", "uwsgi")
 
 
 def _config_map_files(chunk: Chunk, lines: list[str], doc) -> list:
@@ -225,7 +225,8 @@ def _config_map_files(chunk: Chunk, lines: list[str], doc) -> list:
     for key, value in data.value:
         if not (isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode) and value.style == "|"):
             continue  # a folded or quoted value has no line of the manifest per line of the file
-        first, end = value.start_mark.line + 1, value.end_mark.line
+        # the block ends where the next key starts, or inside its last line when the text ends there
+        first, end = value.start_mark.line + 1, value.end_mark.line + (1 if value.end_mark.column else 0)
         while end > first and not lines[end - 1].strip():
             end -= 1
         text = "\n".join(lines[first:end])
@@ -240,8 +241,10 @@ def _config_map_files(chunk: Chunk, lines: list[str], doc) -> list:
 
 
 def _in_manifest(rec, chunk: Chunk, lines: list[str], offset: int):
-    """An nginx record of a block ``offset`` lines into the manifest, with the manifest as its
-    file: file lines shifted by ``offset``, the file's text the manifest's."""
+    """A record of a block ``offset`` lines into the manifest, with the manifest as its file:
+    file lines shifted by ``offset``, the file's text the manifest's."""
+    if isinstance(rec, ConfigFile) and rec.path == chunk.name:
+        return replace(rec, lines=tuple(lines), first_line=chunk.first_line)
     if not isinstance(rec, NginxConfigRecord) or chunk.name not in rec.files:
         return rec
     name = chunk.name

@@ -49,7 +49,10 @@ def ini_edit(cfg, changes: dict[str, str | None], *, section: str | None = None,
             inserts.append(f"{key}{sep}{value}")
     if inserts:
         at = _insert_point(cfg, section, new)
-        new[at:at] = inserts
+        # the indentation of the line they follow: none in a plain file, the block's in a manifest
+        before = next((new[i] for i in range(at - 1, -1, -1) if new[i] is not None), "")
+        indent = before[: len(before) - len(before.lstrip())] if before.strip() else ""
+        new[at:at] = [indent + line for line in inserts]
     new = [l for l in new if l is not None]
     if new == lines:
         return None
