@@ -713,6 +713,31 @@ def test_helm_rendered_manifest():
     assert len(cmds) == 1 and cmdline.option(cmds[0], "umask") == "007"
 
 
+def test_configmap_files_are_read_in_the_manifests_lines():
+    """Literal blocks of a ConfigMap (here in a paste, starting at its line 40) are read as the
+    files they are, citing the paste's lines and the manifest's columns; a folded block and a
+    plain value are not read (their lines are not the file's)."""
+    manifest = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api\ndata:\n"
+                "  api.ini: |\n    [uwsgi]\n    socket = /run/api/api.sock\n    chmod-socket = 666\n"
+                "  folded.conf: >\n    user root;\n    events {}\n"
+                "  nginx.conf: |-\n    user www-data;\n    events {}\n    http {\n      server {\n"
+                "        listen 8080;\n        location / {\n          include uwsgi_params;\n"
+                "          uwsgi_pass unix:/run/api/api.sock;\n        }\n      }\n    }\n"
+                "  note: plain\n")
+    recs = k8s.read(Chunk("paste.txt", manifest, 40))
+    assert only(recs, ReadWarning) == []
+    ini = only(recs, ConfigFile)[0]
+    assert ini.kind == "uwsgi" and ini.path == "paste.txt" and ini.first_line == 40
+    chmod = ini.get("chmod-socket", "uwsgi")
+    assert chmod.value == "666" and chmod.source.line == 48 and ini.lines[chmod.source.line - 40] == "    chmod-socket = 666"
+    (ng,) = [r for r in recs if type(r).__name__ == "NginxConfigRecord"]
+    assert ng.user == ("www-data",) and ng.user_source.line == 53 and ng.user_source.column == 5
+    assert ng.user_file_line == ("paste.txt", 14)  # the manifest's own line 14
+    (ref,) = ng.sockets
+    assert ref.path == "/run/api/api.sock" and ref.source.line == 60 and ref.file_line == 21
+    assert ng.files["paste.txt"][ref.file_line - 1] == "          uwsgi_pass unix:/run/api/api.sock;"
+
+
 # --- command lines ---------------------------------------------------------------------------
 
 S = Source("t", 1)
