@@ -149,7 +149,7 @@ def private_ns():
         sock = sc.gunicorn(app, www, "run/app.sock", umask="0o117")
         sc.nginx(ng, sock, private=("run",))
         obs = _observe(sc, sock=sock)
-        yield obs  # nginx keeps running: a test runs the fix's verify command in its namespace
+        yield {**obs, "scenario": sc}  # nginx keeps running: a test runs the fix's verify command
 
 
 def test_private_namespace_probe_runs_where_the_worker_is(private_ns):
@@ -176,8 +176,11 @@ def test_private_namespace_fix_verifies_from_the_workers_view(private_ns):
     verify = fix["verify"][0]
     assert verify.startswith("nsenter -t ") and private_ns["sock"] in verify
     assert subprocess.run(["sh", "-c", verify], capture_output=True).returncode != 0
-    # the same command reaches the worker's namespace: its (empty) directory is there
+    # the same command reaches the worker's namespace: its (empty) directory is there; and still
+    # after a reload has replaced the workers (the command asks nginx's pid file, not a worker pid)
     control = verify.split(" test -S ")[0] + " test -d " + os.path.dirname(private_ns["sock"])
+    assert subprocess.run(["sh", "-c", control], capture_output=True).returncode == 0, control
+    private_ns["scenario"].reload_nginx()
     assert subprocess.run(["sh", "-c", control], capture_output=True).returncode == 0, control
 
 

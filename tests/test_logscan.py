@@ -400,8 +400,8 @@ def test_chunks_are_shared_out(big_logs, forked, monkeypatch, tmp_path):
     real = live_logscan._claim_and_scan
 
     def spy(path, name, keep, chunks, claims, first=None):
-        if os.getpid() == parent:
-            time.sleep(0.5)
+        if os.getpid() == parent:  # until the child has claimed every chunk it could
+            _wait_for(lambda: any(tmp_path.glob("runs-*")))
         runs = real(path, name, keep, chunks, claims, first)
         (tmp_path / f"runs-{os.getpid()}").write_text(json.dumps([[a, b] for a, b, _ in runs]))
         return runs
@@ -414,7 +414,14 @@ def test_chunks_are_shared_out(big_logs, forked, monkeypatch, tmp_path):
     assert scanned == list(range(len(forked[0])))
 
 
-def test_scan_path_without_fork(big_logs, forked, monkeypatch):
+def _wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_scan_path_without_fork(big_logs, forked, monkeypatch, tmp_path):
     """fork() failing at once, or after one child started, or a child dying with a chunk it
     claimed: the same result."""
     path = big_logs["mixed"]
@@ -453,15 +460,21 @@ def test_scan_path_without_fork(big_logs, forked, monkeypatch):
     parent = os.getpid()
     real_claims = live_logscan._claim_and_scan
 
+    claimed = tmp_path / "claimed"
+
     def dies_in_child(path, name, keep, chunks, claims, first=None):
         if os.getpid() != parent:
-            live_logscan._claim(claims)  # a chunk no other process will claim
+            index = live_logscan._claim(claims)  # a chunk no other process will claim
+            with open(claimed, "a") as f:
+                f.write(f"{index}\n")
             raise MemoryError
-        time.sleep(0.2)  # the child claims first
+        _wait_for(lambda: claimed.exists() and len(claimed.read_text().split()) == 2)  # both children
         return real_claims(path, name, keep, chunks, claims, first)
 
     monkeypatch.setattr(live_logscan, "_claim_and_scan", dies_in_child)
     assert live_logscan.scan_path(path, "log", workers=3) == want
+    lost = [int(i) for i in claimed.read_text().split()]
+    assert len(lost) == 2 and all(i >= 1 for i in lost)  # chunks the dead children took, scanned again
 
 
 # --- `sockdoctor diagnose` on an error.log over the input limit ------------------------------------------

@@ -738,6 +738,24 @@ def test_configmap_files_are_read_in_the_manifests_lines():
     assert ng.files["paste.txt"][ref.file_line - 1] == "          uwsgi_pass unix:/run/api/api.sock;"
 
 
+def test_configmap_block_is_one_file_even_with_blank_lines():
+    """A blank line inside a block does not cut it (it is one file), a short pool is still a pool,
+    and a manifest whose line breaks YAML counts differently gets a warning, not shifted lines."""
+    manifest = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n"
+                "  nginx.conf: |\n    user root;\n    events {}\n\n    http {\n      server {\n"
+                "        location / { proxy_pass http://unix:/run/app/app.sock; }\n      }\n    }\n"
+                "  www.conf: |\n    [www]\n    listen = /run/php/www.sock\n    listen.mode = 0666\n")
+    recs = k8s.read(Chunk("cm.yaml", manifest))
+    (ng,) = [r for r in recs if type(r).__name__ == "NginxConfigRecord"]
+    assert ng.user == ("root",) and [s.path for s in ng.sockets] == ["/run/app/app.sock"]
+    assert ng.sockets[0].source.line == 12
+    (pool,) = only(recs, ConfigFile)
+    assert pool.kind == "php_fpm" and pool.get("listen.mode", "www").source.line == 18
+    odd = k8s.read(Chunk("cm.yaml", manifest.replace("metadata:\n", "metadata:\r")))
+    assert [type(r).__name__ for r in odd] == ["ReadWarning", "ReadWarning"]
+    assert all("line breaks other than newlines" in w.message for w in odd)
+
+
 # --- command lines ---------------------------------------------------------------------------
 
 S = Source("t", 1)

@@ -213,10 +213,26 @@ def _read(chunk: Chunk) -> list:
 
 
 EMBEDDED_KINDS = ("nginx_config", "php_fpm", "uwsgi")
+_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
+_NGINX_KEY = re.compile(r"nginx|^default\.conf$|\.nginx$", re.I)
+
+
+def _embedded_kind(key: str, text: str) -> str | None:
+    """The kind of a whole block (never split at its blank lines: it is one file), by the readers'
+    signatures; a key named for nginx (`nginx.conf`, `default.conf`) is nginx's when no
+    signature speaks."""
+    from sockdoctor.evidence import registry, split
+
+    probe = Chunk(key, text, 1, None, key)
+    scored = [(d.score, kind) for kind in EMBEDDED_KINDS
+              if (d := registry.reader(kind).detect(probe)) is not None and d.score >= split.THRESHOLD]
+    if scored:
+        return max(scored)[1]
+    return "nginx_config" if _NGINX_KEY.search(key) and "{" in text else None
 
 
 def _config_map_files(chunk: Chunk, lines: list[str], doc) -> list:
-    from sockdoctor.evidence import registry, split
+    from sockdoctor.evidence import registry
 
     out: list = []
     data = _Node.get(doc, "data")
@@ -227,16 +243,19 @@ def _config_map_files(chunk: Chunk, lines: list[str], doc) -> list:
             continue  # a folded or quoted value has no line of the manifest per line of the file
         # the block ends where the next key starts, or inside its last line when the text ends there
         first, end = value.start_mark.line + 1, value.end_mark.line + (1 if value.end_mark.column else 0)
+        if _OTHER_BREAKS.search(chunk.text) or not 0 < first <= end <= len(lines):
+            # YAML counts line breaks our lines do not (a lone CR, NEL, U+2028): no safe mapping
+            out.append(ct.warning(chunk, chunk.text.count("\n", 0, key.start_mark.index),
+                                  f"ConfigMap key {key.value!r} not read: the manifest has line breaks other than newlines"))
+            continue
         while end > first and not lines[end - 1].strip():
             end -= 1
         text = "\n".join(lines[first:end])
-        for piece in split.split(key.value, text):
-            if piece.kind not in EMBEDDED_KINDS:
-                continue
-            part = piece.chunk
-            offset = first + part.first_line - 1  # manifest line of the piece's line 1, minus one
-            embedded = Chunk(chunk.name, part.text, chunk.first_line + offset, None, key.value)
-            out.extend(_in_manifest(r, chunk, lines, offset) for r in registry.reader(piece.kind).read(embedded))
+        kind = _embedded_kind(key.value, text)
+        if kind is None:
+            continue
+        embedded = Chunk(chunk.name, text, chunk.first_line + first, None, key.value)
+        out.extend(_in_manifest(r, chunk, lines, first) for r in registry.reader(kind).read(embedded))
     return out
 
 

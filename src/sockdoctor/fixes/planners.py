@@ -332,13 +332,16 @@ def private_namespace(host, finding):
     if unseen is None or info.path.startswith(("/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/")):
         return move_to_run(host, finding, reason="nginx has a private /tmp (PrivateTmp=); keep it and move the socket to /run.")
     pid = int(unseen.data["pid"])
+    pid_file = unseen.data.get("pid_file")
+    # after the fix nginx has new workers (and, restarted, a new master): ask the pid file then
+    seen_by = f'"$(cat {q(pid_file)})"' if pid_file and pid_file.startswith("/") else str(pid)
     d = posixpath.dirname(info.path) or "/"
     return [Fix("", 0, f"Let nginx see {d} as the app server does",
                 commands=[f"findmnt -N {pid} --target {q(d)}  # what nginx's worker sees there",
                           f"findmnt --target {q(d)}  # what this shell sees",
                           "systemctl show nginx -p PrivateTmp -p ProtectHome -p ProtectSystem -p TemporaryFileSystem "
                           "-p InaccessiblePaths -p BindPaths -p RootDirectory"],
-                verify=[f"nsenter -t {pid} -m test -S {q(info.path)} && echo 'nginx sees the socket'"],
+                verify=[f"nsenter -t {seen_by} -m test -S {q(info.path)} && echo 'nginx sees the socket'"],
                 layer="systemd",
                 notes=["The mount that findmnt shows for nginx but not for this shell hides the socket.",
                        f"Share only {d} with nginx: BindPaths={d} in a drop-in of nginx.service, or the same "

@@ -65,6 +65,7 @@ class Collection:
     nodes: dict[str, FileNode] = field(default_factory=dict)  # host path -> lstat record
     acls: dict[str, AclRecord] = field(default_factory=dict)
     master_pid: int | None = None
+    pid_file: str | None = None  # nginx's pid file (`-g "pid ...;"`, the config's `pid`)
     worker: Worker | None = None
     users: dict[int, str] = field(default_factory=dict)
     groups: dict[int, str] = field(default_factory=dict)
@@ -541,7 +542,7 @@ def _worker_view(col: Collection, path: str) -> None:
         return
     host = col.nodes.get(path)
     if not seen and host is not None and host.type != "missing":
-        col.records.append(LogFact("mount_namespace_missing", {"path": path, "pid": col.worker.pid},
+        col.records.append(LogFact("mount_namespace_missing", {"path": path, "pid": col.worker.pid, "pid_file": col.pid_file},
                                    Source(f"live:/proc/{col.worker.pid}/root", 1, 0, path)))
 
 
@@ -632,10 +633,10 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
     pid_hint = collect_nginx(col, conf, master_argv)
     if socket:
         col.sockets = [s for s in col.sockets if s.path == socket] or [SocketUse(socket, "--socket", "command line")]
+    col.pid_file = pid_hint or (col.config.pid_file if col.config else None)
     if root is None:
         if master is None:
-            pid_file = pid_hint or (col.config.pid_file if col.config else None)
-            text = _read(pid_file) if pid_file else None
+            text = _read(col.pid_file) if col.pid_file else None
             if text and text.strip().isdigit():
                 master = int(text.strip())
         col.master_pid = master

@@ -37,8 +37,11 @@ def tally_path(path: str, name: str | None = None, *, start: int = 0, keep: int 
     workers = max(1, min(workers, (size - start) // (PARALLEL_MIN // 2) or 1))
     if workers > 1:
         chunks = _chunks(path, start, size, workers)
-        if len(chunks) > 1:
-            tallies = _scan_shared(path, name, keep, chunks, workers)
+        try:
+            tallies = _scan_shared(path, name, keep, chunks, workers) if len(chunks) > 1 else None
+        except OSError:  # no pipe to share the chunks through (EMFILE): one process does it all
+            tallies = None
+        if tallies is not None:
             total = tallies[0]
             for later in tallies[1:]:
                 total.merge(later)
@@ -156,12 +159,13 @@ def _scan_shared(path: str, name: str, keep: int, chunks: list[tuple[int, int]],
     finally:
         os.close(claims)
         for pid, read_fd in children:
-            with os.fdopen(read_fd, "rb") as pipe:
-                try:
+            try:
+                with os.fdopen(read_fd, "rb") as pipe:
                     runs.update((a, (b, t)) for a, b, t in pickle.load(pipe))
-                except (EOFError, ValueError, pickle.UnpicklingError):
-                    pass  # the chunks it claimed are scanned again below
-            os.waitpid(pid, 0)
+            except Exception:  # noqa: BLE001 - whatever it sent, the chunks it claimed are scanned again below
+                pass
+            finally:
+                os.waitpid(pid, 0)
     tallies, index = [], 0
     while index < len(chunks):
         after, tally = runs.get(index, (index + 1, None))
