@@ -219,3 +219,18 @@ def test_decode_input():
     assert text == "" and "binary" in warns[0] and warns[0].startswith("core.bin:1:")
     text, warns = decode_input("é\n".encode("utf-16"), "w.txt")
     assert text == "é\n"
+
+
+CONFIGMAP_WITH_BLANK = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  nginx.conf: |\n"
+                        "    user root;\n    events {}\n\n    http {\n      server {\n        listen 8080;\n"
+                        "        location / { proxy_pass http://unix:/run/app/app.sock; }\n      }\n    }\n")
+NGINX_AFTER = ("user www-data;\nevents {}\nhttp {\n    server {\n        listen 80;\n"
+               "        location / { proxy_pass http://unix:/run/app/app.sock; }\n    }\n}\n")
+
+
+def test_a_blank_line_inside_a_manifest_block_does_not_cut_it():
+    """The indented paragraph after the blank line is the rest of the ConfigMap's nginx.conf; an
+    unindented nginx config pasted after the manifest is a piece of its own."""
+    assert [(p.kind, p.chunk.first_line, p.last_line) for p in split("cm.yaml", CONFIGMAP_WITH_BLANK)] == [("k8s", 1, 15)]
+    pieces = split("paste.txt", CONFIGMAP_WITH_BLANK + "\n" + NGINX_AFTER)
+    assert [(p.kind, p.chunk.first_line) for p in pieces] == [("k8s", 1), ("nginx_config", 17)]

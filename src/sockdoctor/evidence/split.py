@@ -280,7 +280,8 @@ def _free_pieces(name: str, lines: list[str], start: int, end: int, hint: str | 
         if groups and groups[-1][2] != "prose":
             g = groups[-1]
             kind = g[2]
-            if score < THRESHOLD or (best and best.kind == kind) or (kind and _detect_kind(kind, ck, mods) >= THRESHOLD):
+            if score < THRESHOLD or (best and best.kind == kind) or _continues_yaml(kind, lines[s]) \
+                    or (kind and _detect_kind(kind, ck, mods) >= THRESHOLD):
                 g[1] = e
                 if kind is None and score >= THRESHOLD:
                     g[2] = best.kind
@@ -293,6 +294,12 @@ def _free_pieces(name: str, lines: list[str], start: int, end: int, hint: str | 
         else:
             out.append(_piece(_chunk(name, lines, s, e, None, hint), e, mods))
     return out
+
+
+def _continues_yaml(kind: str | None, first_line: str) -> bool:
+    """An indented paragraph after a blank line inside a manifest is more of it (a ConfigMap's
+    `nginx.conf: |` block with a blank line, a nested mapping), whatever it looks like alone."""
+    return kind in ("k8s", "compose") and first_line[:1] in (" ", "\t")
 
 
 def _command_pieces(name: str, lines: list[str], r: _Region, mods: list) -> list[Piece]:
@@ -314,7 +321,8 @@ def _command_pieces(name: str, lines: list[str], r: _Region, mods: list) -> list
             if _prose_wins(lines[s:e], other_score):
                 cut_at = s
                 break
-            if other and other_score >= 0.8 and other.kind != kind and (kind is None or _detect_kind(kind, ck, mods) < THRESHOLD):
+            if other and other_score >= 0.8 and other.kind != kind and not _continues_yaml(kind, lines[s]) \
+                    and (kind is None or _detect_kind(kind, ck, mods) < THRESHOLD):
                 cut_at = s
                 break
             end = e
