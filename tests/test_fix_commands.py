@@ -231,3 +231,21 @@ def test_no_fix_is_forbidden(d):
             bad = policy.forbidden_in("\n".join(fx.commands + fx.verify), diff=False)
             bad += [m for df in fx.diffs for m in policy.forbidden_in(df.diff, diff=True)]
             assert not bad, f"{fx.title}: {bad}"
+
+
+def test_key_inserted_into_gunicorn_conf_after_a_multiline_setting():
+    """A new key goes after the whole last statement, not inside a list that spans lines: the
+    patched gunicorn.conf.py still compiles."""
+    from sockdoctor.apply import patch
+    from sockdoctor.evidence import gunicorn
+    from sockdoctor.evidence.base import Chunk
+    from sockdoctor.evidence.records import ConfigFile
+    from sockdoctor.fixes import edit
+
+    text = 'bind = "unix:/run/app/app.sock"\nworkers = 3\nraw_env = [\n    "A=1",  # (kept)\n    "B=[2]",\n]\n'
+    (cfg,) = [r for r in gunicorn.read(Chunk("gunicorn.conf.py", text)) if isinstance(r, ConfigFile)]
+    diff = edit.ini_edit(cfg, {"umask": "0o007"}, sep=" = ")
+    patched = patch.apply(text, patch.parse(diff.diff))
+    compile(patched, "gunicorn.conf.py", "exec")
+    lines = patched.split("\n")
+    assert lines.index("umask = 0o007") == lines.index("]") + 1

@@ -62,12 +62,27 @@ def ini_edit(cfg, changes: dict[str, str | None], *, section: str | None = None,
 def _insert_point(cfg, section: str | None, lines: list) -> int:
     in_section = [s for s in cfg.settings if (section is None or s.section == section) and not s.commented]
     if in_section:
-        return _index(cfg, in_section[-1]) + 1
+        last = _index(cfg, in_section[-1])
+        return (_statement_end(lines, last) if cfg.kind == "gunicorn" else last) + 1
     if section:
         for i, l in enumerate(lines):
             if l is not None and l.strip() == f"[{section}]":
                 return i + 1
     return len(lines)
+
+
+def _statement_end(lines: list, index: int) -> int:
+    """The last line of the Python statement that starts at ``index`` (a list, dict or call that
+    spans lines, or a backslash continuation), so nothing is inserted inside it. Brackets inside
+    strings are counted too: a string that opens more than it closes is taken to go on."""
+    depth = 0
+    for j in range(index, len(lines)):
+        line = lines[j] or ""
+        code = line.split("#", 1)[0]
+        depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+        if depth <= 0 and not code.rstrip().endswith("\\"):
+            return j
+    return index
 
 
 def line_edit(path: str, lines, index: int, new_line: str | None) -> Diff | None:
