@@ -114,55 +114,27 @@ def _locations(d: Path, port: int, n: int, gid: int, held: list) -> str:
     return f"    server {{\n        listen 127.0.0.1:{port};\n{''.join(locations)}    }}\n"
 
 
-SITE = """upstream app{i} {{
-    server unix:{sock} fail_timeout=0;
-    keepalive 16;
-}}
-
-server {{
-    listen 127.0.0.1:{port};
-    server_name app{i}.example.com www.app{i}.example.com;
-    root {d}/srv/app{i};
-
-    location /static/ {{
-        alias {d}/srv/app{i}/static/;
-        expires 30d;
-    }}
-
-    location / {{
-        proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_read_timeout 60s;
-        proxy_pass http://app{i};
-    }}
-{php}}}
-"""
-PHP = """
-    location ~ \\.php$ {{
-        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-        fastcgi_pass unix:{sock};
-    }}
-"""
-
-
 def _sites(d: Path, port: int, n: int, gid: int, held: list) -> str:
     """A file per site (how hosts with many sites are laid out): sites with a gunicorn socket in
     their own directory, every fifth with a PHP-FPM pool socket too, until n sockets."""
+    from nginx_fleet import FASTCGI, site_conf  # the fleet benchmark's sites, with this host's paths
+
     sites = d / "sites-enabled"
     sites.mkdir()
     (d / "run" / "php").mkdir()
+    (d / "fastcgi_params").write_text(FASTCGI)
     i = 0
     while len(held) < n:
         app_dir = d / "run" / f"app{i}"
         app_dir.mkdir()
         sock = app_dir / "gunicorn.sock"
         _listen(sock, gid, held)
-        php = ""
+        fpm = ""
         if i % 5 == 0 and len(held) < n:
-            fpm = d / "run" / "php" / f"app{i}-fpm.sock"
-            _listen(fpm, gid, held)
-            php = PHP.format(sock=fpm)
-        (sites / f"app{i:05d}.conf").write_text(SITE.format(i=i, sock=sock, port=port, d=d, php=php))
+            fpm = str(d / "run" / "php" / f"app{i}-fpm.sock")
+            _listen(Path(fpm), gid, held)
+        (sites / f"app{i:05d}.conf").write_text(site_conf(i, sock=str(sock), fpm=fpm, listen=(f"127.0.0.1:{port}",),
+                                                          srv=f"{d}/srv/app{i}", access_log="off"))
         i += 1
     return f"    include {sites}/*.conf;\n"
 

@@ -66,19 +66,17 @@ fastcgi_param  REQUEST_URI        $request_uri;
 """
 SITE = """# site {i}
 upstream app{i} {{
-    server unix:/run/app{i}/gunicorn.sock fail_timeout=0;
+    server unix:{sock} fail_timeout=0;
     keepalive 16;
 }}
 
 server {{
-    listen 80;
-    listen [::]:80;
-    server_name app{i}.example.com www.app{i}.example.com;
-    root /srv/app{i}/public;
-    access_log /var/log/nginx/app{i}.access.log combined;
+{listen}    server_name app{i}.example.com www.app{i}.example.com;
+    root {srv}/public;
+    access_log {access_log};
 
     location /static/ {{
-        alias /srv/app{i}/static/;
+        alias {srv}/static/;
         expires 30d;
     }}
 
@@ -95,9 +93,21 @@ PHP = """
     location ~ \\.php$ {{
         include fastcgi_params;
         fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-        fastcgi_pass unix:/run/php/app{i}-fpm.sock;
+        fastcgi_pass unix:{fpm};
     }}
 """
+
+
+def site_conf(i: int, *, sock: str | None = None, fpm: str | None = None, listen: tuple[str, ...] = ("80", "[::]:80"),
+              srv: str | None = None, access_log: str | None = None) -> str:
+    """Site ``i``: an upstream on its gunicorn socket and a server; with ``fpm`` (by default on
+    every fifth site; "" for none) a PHP-FPM location too. check_bench.py lays out its sites with it."""
+    if fpm is None and i % 5 == 0:
+        fpm = f"/run/php/app{i}-fpm.sock"
+    return SITE.format(i=i, sock=sock or f"/run/app{i}/gunicorn.sock",
+                       listen="".join(f"    listen {addr};\n" for addr in listen), srv=srv or f"/srv/app{i}",
+                       access_log=access_log or f"/var/log/nginx/app{i}.access.log combined",
+                       php=PHP.format(fpm=fpm) if fpm else "")
 
 
 def generate(n: int) -> Path:
@@ -111,7 +121,7 @@ def generate(n: int) -> Path:
     main = MAIN
     files = [(conf / "nginx.conf", main), (conf / "mime.types", MIME), (conf / "fastcgi_params", FASTCGI)]
     for i in range(n):
-        files.append((conf / "sites-enabled" / f"site{i:05d}", SITE.format(i=i, php=PHP.format(i=i) if i % 5 == 0 else "")))
+        files.append((conf / "sites-enabled" / f"site{i:05d}", site_conf(i)))
     for path, text in files:
         path.write_text(text)
     # the dump in nginx's reading order: main, then includes as they are met (glob-sorted)

@@ -730,8 +730,6 @@ def _walk(creds: Creds, components: list[Node], protected_symlinks: bool | None,
     return Decision(True, None, None, "ok", None, final.class_used, trace, settle, notes)
 
 
-
-
 def _trailing_links(components: list[Node]) -> dict[int, bool | None]:
     """For each symlink in a hand-built walk: is it a trailing link? Each name after ``/``
     consumes one name of the innermost link body still open; a link whose body ends at the end of

@@ -112,7 +112,11 @@ def disagreements(rows: list[dict]) -> list[str]:
 
 
 def run_probes(col: Collection) -> tuple[dict[str, ProbeResult], list[str]]:
-    started, notes = start_probes(col)
+    return probe_results(*start_probes(col))
+
+
+def probe_results(started: PendingProbe | dict[str, ProbeResult], notes: list[str]) -> tuple[dict[str, ProbeResult], list[str]]:
+    """The results of ``start_probes``, waiting for the child if one runs, and every note."""
     if isinstance(started, PendingProbe):
         return started.results(), notes + started.notes
     return started, notes
@@ -221,11 +225,7 @@ def run(args) -> int:
     col = collect(root=os.path.abspath(args.root) if args.root else None, conf=args.nginx_conf, socket=args.socket)
     started, probe_notes = ({}, ["probe skipped: --no-probe"]) if args.no_probe else start_probes(col)
     report = analyse(col)  # while the probe child connects
-    if isinstance(started, PendingProbe):
-        probes = started.results()
-        probe_notes += started.notes
-    else:
-        probes = started
+    probes, probe_notes = probe_results(started, probe_notes)
     rows = socket_rows(col, probes)
     notes = disagreements(rows)
     color = args.format == "text" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -238,12 +238,13 @@ def _config_map_files(chunk: Chunk, lines: list[str], doc) -> list:
     data = _Node.get(doc, "data")
     if not isinstance(data, yaml.MappingNode):
         return out
+    other_breaks = _OTHER_BREAKS.search(chunk.text) is not None
     for key, value in data.value:
         if not (isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode) and value.style == "|"):
             continue  # a folded or quoted value has no line of the manifest per line of the file
         # the block ends where the next key starts, or inside its last line when the text ends there
         first, end = value.start_mark.line + 1, value.end_mark.line + (1 if value.end_mark.column else 0)
-        if _OTHER_BREAKS.search(chunk.text) or not 0 < first <= end <= len(lines):
+        if other_breaks or not 0 < first <= end <= len(lines):
             # YAML counts line breaks our lines do not (a lone CR, NEL, U+2028): no safe mapping
             out.append(ct.warning(chunk, chunk.text.count("\n", 0, key.start_mark.index),
                                   f"ConfigMap key {key.value!r} not read: the manifest has line breaks other than newlines"))

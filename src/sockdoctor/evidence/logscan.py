@@ -1,7 +1,7 @@
 """Streaming scan of a big nginx error.log in bounded memory (pure Python: runs in Pyodide too).
 
-Each block is searched for a few marker substrings with ``bytes.find`` and its newlines are counted
-once, for exact line numbers; only lines holding a marker are looked at. connect() failures are
+Each block is searched backwards for a few marker substrings with ``bytes.rfind`` and its newlines
+are counted once, for exact line numbers; only lines holding a marker are looked at. connect() failures are
 tallied per (socket, errno, syscall), keeping the first and last few of each: a well-formed failure
 line is keyed with one bytes regex and kept as raw bytes, and only the lines kept become records
 at the end. A log of a million failures costs a million regex matches, not a million records.
@@ -15,6 +15,7 @@ import io
 import os
 import re
 from collections import deque
+from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
 from sockdoctor.evidence.error_log import USER_IGNORED, parse_line
@@ -24,7 +25,7 @@ BLOCK = 512 * 1024  # four passes over a block that stays in L2 beat one pass ov
 MAX_LINE = 64 * 1024
 
 # The lines error_log.parse_line can turn into a record hold one of these: the whole text of the
-# "user" notice (bytes.find skips faster the longer the needle), "[emerg] " without a space before
+# "user" notice (the search skips faster the longer the needle), "[emerg] " without a space before
 # it (nginx's stderr line may reach the log as `[emerg] getpwnam(...`) but with the one after it.
 MARKERS = (b"unix:", b"[emerg] ", USER_IGNORED.encode())
 
@@ -120,17 +121,12 @@ class MarkedLines:
         line = self.lines + 1
         last = 0
         for start, end in sorted(spans.items()):
-            if start - last < 4096:
-                line += buf.count(b"\n", last, start)
-            else:  # count() tests byte by byte; replace() finds the newlines with memchr
-                span = buf[last:start]
-                line += len(span) - len(span.replace(b"\n", b""))
+            line += _newlines(buf, last, start)
             last = start
             out.append((line, bytes(view[start:end if end - start <= MAX_LINE else start + MAX_LINE])))
         if limit > MAX_LINE:
             out = self._with_long_lines(buf, limit, out)
-        span = buf[last:limit]
-        self.lines = line - 1 + len(span) - len(span.replace(b"\n", b""))
+        self.lines = line - 1 + _newlines(buf, last, limit)
         return out
 
     def _with_long_lines(self, buf: bytearray, limit: int, out: list) -> list:
@@ -155,6 +151,15 @@ class MarkedLines:
         if not warn:
             return out
         return sorted(out + warn, key=lambda item: (item[0], item[1] is not None))
+
+
+def _newlines(buf: bytearray, start: int, end: int) -> int:
+    """Newlines in buf[start:end]. ``count()`` tests byte by byte; on a long span, copying it and
+    ``replace()``-ing its newlines (found with memchr) is five times faster."""
+    if end - start < 4096:
+        return buf.count(b"\n", start, end)
+    span = buf[start:end]
+    return len(span) - len(span.replace(b"\n", b""))
 
 
 def _record(name: str, line_no: int, raw: bytes):
@@ -282,9 +287,21 @@ class Tally:
         return out
 
 
-def _name_of(src, fh) -> str:
-    name = os.fspath(src) if isinstance(src, (str, os.PathLike)) else getattr(fh, "name", "<stream>")
-    return name if isinstance(name, str) else "<stream>"
+@contextmanager
+def _opened(src: str | os.PathLike | BinaryIO, name: str | None) -> Iterator[tuple[BinaryIO, str]]:
+    """(binary stream, its name) of a path (opened and closed here) or of a binary file object."""
+    own = isinstance(src, (str, os.PathLike))
+    fh: BinaryIO = open(src, "rb") if own else src  # noqa: SIM115
+    try:
+        if isinstance(fh, io.TextIOBase):
+            raise TypeError("the log scan needs a binary file object")
+        if name is None:
+            name = os.fspath(src) if own else getattr(fh, "name", "<stream>")
+            name = name if isinstance(name, str) else "<stream>"
+        yield fh, name
+    finally:
+        if own:
+            fh.close()
 
 
 def scan_file(src: str | os.PathLike | BinaryIO, name: str | None = None, keep: int = 50,
@@ -294,28 +311,15 @@ def scan_file(src: str | os.PathLike | BinaryIO, name: str | None = None, keep: 
     Every notice is kept; connect() failures are kept per (socket, errno, syscall): the first and
     last ``keep // 2`` of each, plus one LogFact ``connect_failures`` per group with the count, the
     first and last line and time (so a 1 GB log of failures still gives a small result)."""
-    own = isinstance(src, (str, os.PathLike))
-    fh: BinaryIO = open(src, "rb") if own else src  # noqa: SIM115
-    if isinstance(fh, io.TextIOBase):
-        raise TypeError("scan_file needs a binary file object")
-    try:
-        return Tally(name or _name_of(src, fh), keep).scan(fh, block_size).records()
-    finally:
-        if own:
-            fh.close()
+    with _opened(src, name) as (fh, name):
+        return Tally(name, keep).scan(fh, block_size).records()
 
 
 def iter_scan(src: str | os.PathLike | BinaryIO, name: str | None = None, block_size: int = BLOCK) -> Iterator:
     """Every record of a log, one at a time, in file order (nothing tallied)."""
-    own = isinstance(src, (str, os.PathLike))
-    fh: BinaryIO = open(src, "rb") if own else src  # noqa: SIM115
-    name = name or _name_of(src, fh)
-    try:
+    with _opened(src, name) as (fh, name):
         for line_no, raw in MarkedLines(fh, block_size):
             if raw is None:
                 yield _cut_warning(name, line_no)
             elif (rec := _record(name, line_no, raw)) is not None:
                 yield rec
-    finally:
-        if own:
-            fh.close()

@@ -325,11 +325,11 @@ def socket_path_mismatch(host, finding):
 
 
 def private_namespace(host, finding):
-    from sockdoctor.rules.private_namespace import unseen_by_worker
+    from sockdoctor.rules.private_namespace import PRIVATE_TMP, PROTECTED_HOME, unseen_by_worker
 
     info = _info(host, finding)
     unseen = unseen_by_worker(host, info.path) if info else None
-    if unseen is None or info.path.startswith(("/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/")):
+    if unseen is None or info.path.startswith(PRIVATE_TMP + PROTECTED_HOME):
         return move_to_run(host, finding, reason="nginx has a private /tmp (PrivateTmp=); keep it and move the socket to /run.")
     pid = int(unseen.data["pid"])
     pid_file = unseen.data.get("pid_file")

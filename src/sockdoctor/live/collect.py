@@ -526,8 +526,10 @@ def _same_mount_namespace(col: Collection) -> bool:
     """True when the worker sees the files we see (or there is no worker to ask)."""
     if not (col.worker and col.worker.pid and col.root is None):
         return True
+    from sockdoctor.live.probe import same_mount_namespace
+
     try:
-        return os.stat(f"/proc/{col.worker.pid}/ns/mnt").st_ino == os.stat("/proc/self/ns/mnt").st_ino
+        return same_mount_namespace(col.worker.pid)
     except OSError as exc:
         col.warnings.append(f"/proc/{col.worker.pid}/ns/mnt: {exc.strerror}")
         return True
@@ -634,6 +636,7 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
     if socket:
         col.sockets = [s for s in col.sockets if s.path == socket] or [SocketUse(socket, "--socket", "command line")]
     col.pid_file = pid_hint or (col.config.pid_file if col.config else None)
+    finish_id: Callable[[], None] = lambda: None  # noqa: E731
     if root is None:
         if master is None:
             text = _read(col.pid_file) if col.pid_file else None
@@ -645,10 +648,8 @@ def collect(root: str | None = None, conf: str | None = None, socket: str | None
         collect_app_servers(col)
         collect_listeners(col, ss)
         collect_mac(col)
-        collect_files(col)
-        finish_id()
-    else:
-        collect_files(col)
+    collect_files(col)
+    finish_id()  # `id` ran alongside the walk
     prefix = nginx_args(master_argv[1:]).get("-p") if master_argv else None
     collect_error_log(col, prefix)
     return col

@@ -62,14 +62,10 @@ def _chunks(path: str, start: int, size: int, workers: int) -> list[tuple[int, i
             if pos >= size - smallest // 2 or len(cuts) == MAX_CHUNKS:
                 break
             fh.seek(pos - 1)
-            nl = fh.read(MAX_LINE + 1).find(b"\n")
-            if nl == -1:  # inside a long line: the next cut is searched after it
-                nl = _next_newline(fh)
-                if nl == -1:
-                    break
-                cuts.append(nl + 1)
-            else:
-                cuts.append(pos + nl)
+            nl = _next_newline(fh)  # a cut inside a line moves to the line's end
+            if nl == -1:
+                break
+            cuts.append(nl + 1)
             if cuts[-1] >= size:
                 cuts.pop()
                 break
@@ -79,7 +75,7 @@ def _chunks(path: str, start: int, size: int, workers: int) -> list[tuple[int, i
 
 def _next_newline(fh) -> int:
     """Offset of the next newline from fh's position, or -1."""
-    while block := fh.read(1 << 20):
+    while block := fh.read(MAX_LINE):
         nl = block.find(b"\n")
         if nl != -1:
             return fh.tell() - len(block) + nl

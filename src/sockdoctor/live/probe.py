@@ -51,7 +51,8 @@ CRED_FAILED = -1
 _INT = struct.Struct("<i")
 
 
-def _same_namespace(pid: int) -> bool:
+def same_mount_namespace(pid: int) -> bool:
+    """Whether process ``pid`` resolves paths in our mount namespace (OSError if it cannot be told)."""
     mine, theirs = os.stat("/proc/self/ns/mnt"), os.stat(f"/proc/{pid}/ns/mnt")
     return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
 
@@ -75,7 +76,7 @@ def _enter_mount_namespace(pid: int | None) -> int:
     if pid is None:
         return 0
     try:
-        if _same_namespace(pid):
+        if same_mount_namespace(pid):
             return 0
         fd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY)
         try:

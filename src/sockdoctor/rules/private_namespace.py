@@ -15,6 +15,10 @@ DOC = {
 }
 
 
+PRIVATE_TMP = ("/tmp/", "/var/tmp/")  # what PrivateTmp= replaces
+PROTECTED_HOME = ("/home/", "/root/", "/run/user/")  # what ProtectHome= hides
+
+
 def _private(host):
     for c in host.configs:
         if c.kind in ("systemctl_show", "systemd_unit") and "nginx" in c.path:
@@ -55,8 +59,8 @@ def check(host):
                                      f"/proc/{pid}/root{info.path}  missing  (the worker's namespace) → ENOENT"],
                               errno=2, confidence=0.95))
             continue
-        in_tmp = info.path.startswith(("/tmp/", "/var/tmp/"))
-        in_home = info.path.startswith(("/home/", "/root/", "/run/user/"))
+        in_tmp = info.path.startswith(PRIVATE_TMP)
+        in_home = info.path.startswith(PROTECTED_HOME)
         if not (in_tmp or in_home):
             continue
         key = "PrivateTmp" if in_tmp else "ProtectHome"
