@@ -41,6 +41,9 @@ def main() -> int:
                     help="locations: one server with a location per socket (the least work for nginx -T); "
                          "sites: a file per site in sites-enabled/, each an upstream, a server and its own "
                          "socket directory, every fifth with a PHP-FPM location too")
+    ap.add_argument("--hold", action="store_true",
+                    help="set up, print the nginx.conf path and keep nginx and the sockets up until interrupted "
+                         "(to time or profile check by hand)")
     args = ap.parse_args()
     if os.geteuid() != 0 or not shutil.which("nginx"):
         print("check_bench: needs root and nginx", file=sys.stderr)
@@ -70,6 +73,11 @@ def main() -> int:
         base = ["nginx", "-p", str(d), "-c", str(conf), "-g", f"pid {d}/nginx.pid;"]
         subprocess.run(base, check=True)
         time.sleep(0.5)
+        if args.hold:
+            print(conf, flush=True)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            return 0
         if os.environ.get("CHECK_BENCH_PROFILE"):
             subprocess.run([sys.executable, "-m", "cProfile", "-s", "cumtime", "-m", "sockdoctor", "check", "--nginx-conf", str(conf), "--format", "json", "--output", "/dev/null"])
         nginx_t, _ = best(base + ["-T"], args.repeat)

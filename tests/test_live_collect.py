@@ -98,6 +98,39 @@ def _tree(tmp_path, sock_mode=0o660):
     return root
 
 
+def test_rows_of_sibling_sockets_are_decided_each_on_its_own_metadata(tmp_path):
+    """The table decides sockets of one directory with the same metadata once; each verdict is
+    still the one a walk of that socket alone gives."""
+    from sockdoctor.access import components_for, decide, node_from_record
+    from sockdoctor.commands.check import socket_rows, static_creds
+
+    root = _tree(tmp_path)
+    conf = root / "etc/nginx/conf.d/app.conf"
+    modes = {"a.sock": 0o660, "b.sock": 0o600, "c.sock": 0o660, "d.sock": 0o606, "e.sock": 0o660}
+    locations = "".join(f"    location /{n}/ {{ proxy_pass http://unix:/run/app/{n}:; }}\n" for n in [*modes, "l.sock"])
+    conf.write_text("server {\n    listen 80;\n" + locations + "}\n")
+    for name, mode in modes.items():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(str(root / "run/app" / name))
+        s.close()
+        os.chmod(root / "run/app" / name, mode)
+        if ROOT:
+            os.chown(root / "run/app" / name, 0 if name in ("b.sock", "d.sock", "e.sock") else 4242,
+                     0 if name in ("b.sock", "e.sock") else 4242)
+    os.symlink("b.sock", root / "run/app/l.sock")
+    os.chmod(root / "run/app", 0o755)
+    col = C.collect(root=str(root))
+    creds = static_creds(col)
+    rows = {r["path"]: r for r in socket_rows(col, {})}
+    alone = {p: node_from_record(n, col.acls.get(p)) for p, n in col.nodes.items()}
+    for name in [*modes, "l.sock"]:
+        d = decide(creds, components_for(f"/run/app/{name}", alone))
+        assert rows[f"/run/app/{name}"]["predicted_errno"] == (0 if d.allowed else d.errno), name
+    if ROOT:
+        assert [rows[f"/run/app/{n}"]["predicted_errno"] for n in ("a.sock", "b.sock", "c.sock", "d.sock", "e.sock", "l.sock")] \
+            == [0, 13, 0, 13, 13, 13]
+
+
 def test_root_tree_collection(tmp_path):
     root = _tree(tmp_path)
     col = C.collect(root=str(root))
@@ -133,6 +166,23 @@ def test_walk_follows_symlinks(tmp_path):
     assert paths[-3:] == [str(tmp_path / "link"), str(tmp_path / "real"), str(tmp_path / "real" / "x.sock")]
     assert col.nodes[str(tmp_path / "link")].link_target == "real"
     assert col.nodes[str(tmp_path / "real" / "x.sock")].type == "missing"
+
+
+def test_walk_of_a_sibling_reuses_the_directory_walk_unless_it_is_a_symlink(tmp_path):
+    """The second socket of a directory is lstat'ed alone, and the walk is the one a fresh
+    collection makes; a sibling that is a symlink is still followed."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "other").mkdir()
+    os.symlink(str(tmp_path / "other" / "real.sock"), tmp_path / "run" / "b.sock")
+    col = C.Collection()
+    first = C.walk_paths(str(tmp_path / "run" / "a.sock"), col)
+    assert col.dir_walks[str(tmp_path / "run")] == first[:-1]
+    for name in ("c.sock", "b.sock"):
+        path = str(tmp_path / "run" / name)
+        assert C.walk_paths(path, col) == C.walk_paths(path, C.Collection())
+    assert C.walk_paths(str(tmp_path / "run" / "b.sock"), col)[-1] == str(tmp_path / "other" / "real.sock")
+    assert str(tmp_path / "other" / "real.sock") in col.nodes
+    assert str(tmp_path / "run" / "../run/c.sock") not in col.dir_walks
 
 
 def test_check_cli_on_root_tree(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from sockdoctor.evidence import (access_log, audit, error_log, find, getfacl, group, id as id_reader, kernel_log,
                                  logscan, ls, mac_status, namei, passwd, probe_output, proc_status, ps, ss, stat, sysctl)
@@ -225,6 +226,28 @@ def test_ss_types_states_queues_processes():
     text = (CASES / "12-ubuntu-uwsgi-listen-100-queue-full/ss.txt").read_text()
     (r,) = of(ss.read(chunk(text)), Listener)
     assert (r.recv_q, r.send_q) == (101, 100)
+
+
+_SS_NUM = ["0"] * 3 + ["128"] * 3 + ["*", "²", "١٢", "x"]
+_SS_ROW = st.tuples(st.sampled_from(["", "u_str", "unix", "u_seq", "LISTEN", "x"]),
+                    st.sampled_from(["LISTEN", "LISTEN", "ESTAB", "UNCONN", "0", "u_str"]), st.sampled_from(_SS_NUM),
+                    st.sampled_from(_SS_NUM), st.sampled_from(["/run/app.sock", "*", "/run/a b.sock", "@abs", "/run/é.sock", "0"]),
+                    st.sampled_from(_SS_NUM), st.sampled_from(["*", "/peer", "0"]), st.sampled_from(_SS_NUM),
+                    st.lists(st.sampled_from(["users:((\"x\",pid=1,fd=3))", "0", "*"]), max_size=1))
+
+
+@given(_SS_ROW, st.sampled_from([" ", "   ", "\t", "  \t "]))
+@settings(max_examples=600, deadline=None)
+def test_ss_plain_rows_read_as_the_full_pattern_reads_them(fields, gap):
+    """The split fast path takes a row only when ``_ROW`` reads it the same way."""
+    line = gap.join(t for t in (*fields[:8], *fields[8]) if t)
+    row = ss._plain_row(line)
+    m = ss._ROW.match(line)
+    if row is not None:
+        assert m is not None, line
+        assert row == (m.group("netid") or "", m.group("state"), m.group("rq"), m.group("sq"), m.group("local"),
+                       m.group("ino")), line
+        assert m.group("proc") is None
 
 
 def test_ss_counts_and_empty_filtered_output():

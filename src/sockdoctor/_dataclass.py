@@ -27,6 +27,7 @@ def dataclass(cls=None, /, *, frozen: bool = False, slots: bool = False, eq: boo
     return wrap if cls is None else wrap(cls)
 
 
+_HASH = "_sockdoctor_hash"  # a frozen instance's cached hash, in its __dict__
 _MADE = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__")
 
 
@@ -72,7 +73,17 @@ def _build(cls, frozen: bool, eq: bool):
         names = frozenset(f.name for f in fields)
 
         def __hash__(self):
-            return hash(hashed(self))
+            # frozen: the hash is computed once (the analysis keys its caches on walks of Nodes
+            # and on Creds, tens of thousands of times per run)
+            try:
+                return self.__dict__[_HASH]
+            except KeyError:
+                h = self.__dict__[_HASH] = hash(hashed(self))
+                return h
+
+        def __getstate__(self):  # another process hashes strings differently
+            state = self.__dict__
+            return {k: v for k, v in state.items() if k != _HASH} if _HASH in state else state
 
         def __setattr__(self, name, value):
             if type(self) is cls or name in names:
@@ -84,6 +95,9 @@ def _build(cls, frozen: bool, eq: bool):
                 raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
             super(cls, self).__delattr__(name)
         cls.__hash__, cls.__setattr__, cls.__delattr__ = __hash__, __setattr__, __delattr__
+        if "__getstate__" not in cls.__dict__:
+            cls.__getstate__ = __getstate__
+            __getstate__.__qualname__ = f"{cls.__qualname__}.__getstate__"
     for name in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__"):
         fn = cls.__dict__.get(name)
         if fn is not None:

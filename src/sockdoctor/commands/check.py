@@ -71,10 +71,17 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
     """One row per socket: what the config says, what the files show, what the model predicts
     for the running worker, what the probe saw, and whether the two agree."""
     creds = worker_creds(col)
-    nodes = {p: node_from_record(n, col.acls.get(p)) for p, n in col.nodes.items()} if creds else {}
+    nodes: dict = {}
+
+    def as_node(path: str):
+        if path not in nodes:
+            rec = col.nodes.get(path)
+            nodes[path] = None if rec is None else node_from_record(rec, col.acls.get(path))
+        return nodes[path]
     hidden = {r.data["path"] for r in col.records
               if isinstance(r, LogFact) and r.kind == "mount_namespace_missing" and r.data.get("pid") is not None}
     rows = []
+    verdicts: dict[tuple, tuple[str, int | None]] = {}
     for use in col.sockets:
         node = col.nodes.get(use.path)
         shown = "(missing)" if node is None or node.type == "missing" else \
@@ -86,9 +93,21 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
         if use.path in hidden:  # the worker's walk ends at a name its namespace does not have
             row["verdict"], row["predicted_errno"] = "denied (not in the worker's mount namespace)", 2
         elif creds is not None:
-            d = decide(creds, components_for(use.path, nodes))
-            row["verdict"] = "allowed" if d.allowed else ("unknown" if d.allowed is None else f"denied ({d.reason})")
-            row["predicted_errno"] = 0 if d.allowed else d.errno
+            parent = use.path.rpartition("/")[0]
+            key = None
+            if parent in col.dir_walks and node is not None and node.type != "symlink" and use.path not in col.acls:
+                # the same directories and the same file metadata: the same verdict
+                key = (parent, node.type, node.mode, node.uid, node.gid, node.owner, node.group, node.has_acl,
+                       node.selinux_label)
+            if key is None or key not in verdicts:
+                d = decide(creds, components_for(use.path, as_node))
+                verdict = "allowed" if d.allowed else ("unknown" if d.allowed is None else f"denied ({d.reason})")
+                found = verdict, 0 if d.allowed else d.errno
+                if key is not None:
+                    verdicts[key] = found
+            else:
+                found = verdicts[key]
+            row["verdict"], row["predicted_errno"] = found
         result = probes.get(use.path)
         if result is not None:
             row["probe"] = result.text()

@@ -60,6 +60,32 @@ def _filter(chunk: Chunk) -> str | None:
     return None
 
 
+_STATE_NAMES = frozenset(_STATES.split("|"))
+
+
+def _plain_row(s: str) -> tuple[str, ...] | None:
+    """(netid, state, rq, sq, local, ino) of a row without spaces in its path nor a users: column
+    (nearly every row, and what ``_ROW`` reads the same way at many times the cost); None for the
+    others."""
+    if not s.isascii():
+        return None
+    parts = s.split()
+    if len(parts) == 8:
+        if parts[0] not in _TYPES and parts[0] != "unix":
+            return None
+        netid = parts[0]
+        del parts[0]
+    elif len(parts) == 7:
+        netid = ""
+    else:
+        return None
+    state, rq, sq, local, ino, _peer, pino = parts
+    if state not in _STATE_NAMES or not (rq.isdigit() and sq.isdigit() and (ino.isdigit() or ino == "*")
+                                         and (pino.isdigit() or pino == "*")):
+        return None
+    return netid, state, rq, sq, local, ino
+
+
 def read(chunk: Chunk) -> list:
     out: list = []
     lines = chunk.lines()
@@ -78,6 +104,13 @@ def read(chunk: Chunk) -> list:
         if not s or _HEADER.match(s) or _PROC_HEAD.match(s):
             continue
         src = chunk.source(idx, line)
+        row = _plain_row(s)
+        if row is not None:
+            netid, state, rq, sq, local, ino = row
+            out.append(Listener(None if local == "*" else local, _TYPES.get(netid, "stream"), state, int(rq), int(sq),
+                                src, inode=None if ino == "*" else int(ino)))
+            rows += 1
+            continue
         m = _ROW.match(s)
         if m:
             local = m.group("local")

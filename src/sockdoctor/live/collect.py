@@ -64,6 +64,7 @@ class Collection:
     sockets: list[SocketUse] = field(default_factory=list)
     nodes: dict[str, FileNode] = field(default_factory=dict)  # host path -> lstat record
     acls: dict[str, AclRecord] = field(default_factory=dict)
+    dir_walks: dict[str, list[str]] = field(default_factory=dict)  # directory -> its walk, when plain
     master_pid: int | None = None
     pid_file: str | None = None  # nginx's pid file (`-g "pid ...;"`, the config's `pid`)
     worker: Worker | None = None
@@ -402,8 +403,8 @@ def collect_app_servers(col: Collection) -> None:
 
 # --- files -----------------------------------------------------------------------------------
 
-_TYPES = [(stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "dir"), (stat.S_ISLNK, "symlink"), (stat.S_ISREG, "file"),
-          (stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "char"), (stat.S_ISBLK, "block")]
+_TYPES = {stat.S_IFSOCK: "socket", stat.S_IFDIR: "dir", stat.S_IFLNK: "symlink", stat.S_IFREG: "file",
+          stat.S_IFIFO: "fifo", stat.S_IFCHR: "char", stat.S_IFBLK: "block"}
 _ACL_TAGS = {0x01: "user", 0x02: "user", 0x04: "group", 0x08: "group", 0x10: "mask", 0x20: "other"}
 
 
@@ -451,22 +452,27 @@ def lstat_node(col: Collection, path: str, line: int) -> FileNode:
     except OSError as exc:
         col.warnings.append(f"lstat {path}: {exc.strerror}")
         return FileNode(path, "unknown", None, None, None, src, tool="lstat")
-    kind = next((name for test, name in _TYPES if test(st.st_mode)), "unknown")
-    src = Source(LSTAT, line, 0, f"{stat.filemode(st.st_mode)} {col.users.get(st.st_uid, st.st_uid)}:"
-                                 f"{col.groups.get(st.st_gid, st.st_gid)} {path}")
+    mode, uid, gid = st.st_mode, st.st_uid, st.st_gid
+    kind = _TYPES.get(stat.S_IFMT(mode), "unknown")
+    owner = col.users.get(uid)
+    if owner is None:
+        owner = str(uid)
+    group = col.groups.get(gid)
+    if group is None:
+        group = str(gid)
+    src = Source(LSTAT, line, 0, f"{stat.filemode(mode)} {owner}:{group} {path}")
     names = _xattr_names(real)
-    acl_raw = _xattr(real, "system.posix_acl_access") if "system.posix_acl_access" in names else None
-    label = _xattr(real, "security.selinux") if "security.selinux" in names else None
-    target = None
+    acl_raw = label = target = None
+    if names:
+        acl_raw = _xattr(real, "system.posix_acl_access") if "system.posix_acl_access" in names else None
+        label = _xattr(real, "security.selinux") if "security.selinux" in names else None
     if kind == "symlink":
         try:
             target = os.readlink(real)
         except OSError:
             pass
-    node = FileNode(path, kind, stat.S_IMODE(st.st_mode), col.users.get(st.st_uid, str(st.st_uid)),
-                    col.groups.get(st.st_gid, str(st.st_gid)), src, uid=st.st_uid, gid=st.st_gid,
-                    has_acl=acl_raw is not None, selinux_label=label.rstrip(b"\0").decode("utf-8", "replace") if label else None,
-                    link_target=target, inode=st.st_ino, tool="lstat")
+    node = FileNode(path, kind, mode & 0o7777, owner, group, src, uid, gid, acl_raw is not None,
+                    label.rstrip(b"\0").decode("utf-8", "replace") if label else None, target, st.st_ino, "lstat")
     if acl_raw is not None:
         entries = decode_acl(acl_raw, col.users, col.groups)
         if entries is None:
@@ -480,8 +486,16 @@ def lstat_node(col: Collection, path: str, line: int) -> FileNode:
 
 def walk_paths(path: str, col: Collection) -> list[str]:
     """Every path the kernel looks up for ``path``: each component, and symlink targets' walks."""
+    parent, _, last = path.rpartition("/")
+    head = col.dir_walks.get(parent)
+    if head is not None and last not in ("", ".", ".."):  # a sibling walked this directory already
+        node = col.nodes.get(path) or _remember(col, path)
+        if node.type != "symlink":
+            return head + [path]
     out: list[str] = []
-    todo = [p for p in path.split("/") if p]
+    names = [p for p in path.split("/") if p]
+    todo = list(names)
+    plain = path.startswith("/") and "." not in names and ".." not in names
     cur = "/"
     out.append("/")
     hops = 0
@@ -493,6 +507,7 @@ def walk_paths(path: str, col: Collection) -> list[str]:
         out.append(nxt)
         node = col.nodes.get(nxt) or _remember(col, nxt)
         if node.type == "symlink" and node.link_target and hops < 40:
+            plain = False
             hops += 1
             target = node.link_target
             todo = [p for p in target.split("/") if p] + todo
@@ -502,6 +517,8 @@ def walk_paths(path: str, col: Collection) -> list[str]:
         if node.type != "dir":
             break
         cur = nxt
+    if plain and len(out) == len(names) + 1 and len(out) > 2:
+        col.dir_walks[out[-2]] = out[:-1]  # / and every directory down to the parent, all real directories
     return out
 
 
