@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from dataclasses import field, replace
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field, replace
 from sockdoctor.evidence.records import AclEntry
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 EACCES, ENOENT, ENOTDIR, ECONNREFUSED, ELOOP = 13, 2, 20, 111, 40
 MAXSYMLINKS = 40  # include/linux/namei.h

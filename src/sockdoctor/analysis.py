@@ -51,11 +51,12 @@ def _analyse(ev, *, distro=None, nginx_user=None, static_only=False) -> Report:
     for i, f in enumerate(findings, 1):
         f.id = f"F{i}"
 
-    from sockdoctor import fixes as fixes_mod
-
     fix_list = []
-    for f in findings:
-        fix_list.extend(fixes_mod.plans(host, f))
+    if findings:
+        from sockdoctor import fixes as fixes_mod
+
+        for f in findings:
+            fix_list.extend(fixes_mod.plans(host, f))
 
     report = Report(findings=findings, fixes=fix_list)
     report.inputs = _inputs(ev)

@@ -7,10 +7,9 @@ functions.
 """
 from __future__ import annotations
 
-from dataclasses import field
-from typing import Iterable
+from collections.abc import Iterable
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor.evidence import registry
 from sockdoctor.evidence.base import Chunk
 from sockdoctor.evidence.records import CommandRun, ReadWarning, Source, Unrecognized

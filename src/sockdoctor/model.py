@@ -6,9 +6,8 @@ assumption is written to ``Host.assumptions`` so the trace can say so.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import field
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor import access
 from sockdoctor.evidence import records as R
 

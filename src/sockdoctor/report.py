@@ -1,11 +1,12 @@
 """Findings, fixes and the report: the plain data every front end renders (contract.md JSON)."""
 from __future__ import annotations
 
-from dataclasses import asdict, field
-from typing import Any
-
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor.evidence.records import Source
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_VERSION = 1
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -40,7 +41,8 @@ class Finding:
             "confidence": round(self.confidence, 2),
             "socket": self.socket,
             "summary": self.summary,
-            "origin": asdict(self.origin) if self.origin else None,
+            "origin": {"component": self.origin.component, "setting": self.origin.setting, "source": self.origin.source}
+            if self.origin else None,
             "evidence": [{"input": s.input, "line": s.line, "text": s.text} for s in self.evidence],
             "trace": list(self.trace),
         }

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 

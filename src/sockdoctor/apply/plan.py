@@ -10,9 +10,8 @@ import hashlib
 import os
 import shlex
 import shutil
-from dataclasses import field
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor.apply import patch
 from sockdoctor.policy import forbidden_in
 

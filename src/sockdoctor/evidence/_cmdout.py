@@ -9,7 +9,7 @@ import functools
 import posixpath
 import re
 import shlex
-from typing import Iterator
+from collections.abc import Iterator
 
 from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence.base import Chunk, Detection

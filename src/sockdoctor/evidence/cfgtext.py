@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence import _cmdout as co

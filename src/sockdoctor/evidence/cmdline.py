@@ -23,7 +23,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from typing import Sequence
+from collections.abc import Sequence
 
 from sockdoctor.evidence.records import CommandLine, Source
 

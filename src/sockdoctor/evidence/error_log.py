@@ -7,7 +7,7 @@ Huge logs are streamed by sockdoctor.evidence.logscan. ``parse_line`` is public 
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from sockdoctor import limits
 from sockdoctor.evidence import _cmdout as co

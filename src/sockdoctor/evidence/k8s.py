@@ -19,10 +19,10 @@ whole manifest, so a fix's diff edits the manifest at the right lines with its r
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import yaml
 
+from sockdoctor._dataclass import replace
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command

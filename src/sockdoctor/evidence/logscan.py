@@ -15,11 +15,15 @@ import io
 import os
 import re
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import BinaryIO, Iterator
 
 from sockdoctor.evidence.error_log import USER_IGNORED, parse_line
 from sockdoctor.evidence.records import ErrorLogEvent, LogFact, ReadWarning, Source
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 BLOCK = 512 * 1024  # four passes over a block that stays in L2 beat one pass over a big one
 MAX_LINE = 64 * 1024

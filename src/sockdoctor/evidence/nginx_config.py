@@ -10,8 +10,8 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from dataclasses import replace
 
+from sockdoctor._dataclass import replace
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ReadWarning, Source
 from sockdoctor.nginx import extract, parse_dump, parse_text

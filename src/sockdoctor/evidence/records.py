@@ -12,10 +12,11 @@ Conventions:
 """
 from __future__ import annotations
 
-from dataclasses import field
-from typing import Any
+from sockdoctor._dataclass import dataclass, field
 
-from sockdoctor._dataclass import dataclass
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)
@@ -367,4 +368,4 @@ class ReadWarning:
     message: str
 
 
-Record = Any
+Record = object  # any of the record classes above

@@ -14,10 +14,10 @@ directory up to the filesystem root and stops at the first directory holding eit
 from __future__ import annotations
 
 import tomllib
-from dataclasses import field, fields
+from dataclasses import fields
 from pathlib import Path
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor.report import SEVERITIES
 
 CONFIG_FILES = (".sockdoctor.toml", "pyproject.toml")

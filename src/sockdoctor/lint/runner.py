@@ -7,10 +7,9 @@ that rest on a template's unknown value (walker.UNKNOWN) are dropped: unknown is
 from __future__ import annotations
 
 import re
-from dataclasses import field
 from pathlib import Path
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor.engine import Evidence, read_piece
 from sockdoctor.evidence.records import Source
 from sockdoctor.lint import suppress, walker

@@ -8,9 +8,8 @@ diagnostics (not causes of domain/causes.md) and cannot themselves be suppressed
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 
 _MARK = re.compile(r"(?:#|;|//)\s*sockdoctor:\s*ignore(?P<bracket>\[(?P<causes>[^\]]*)\])?(?P<rest>.*)$")
 _REASON = re.compile(r"^\s*--\s*(?P<reason>\S.*?)\s*$")

@@ -20,10 +20,9 @@ import shutil
 import stat
 import struct
 import subprocess
-from dataclasses import field
-from typing import Callable
+from collections.abc import Callable
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor import nginx
 from sockdoctor.evidence.records import (
     AclEntry, AclRecord, FileNode, Listener, LogFact, NginxConfigRecord, ProcessRecord, ProcStatus, Source,

@@ -15,10 +15,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import field
-from typing import Callable
+from collections.abc import Callable
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor.llm.sse import events
 
 DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com"}

@@ -1,7 +1,7 @@
 """Server-sent events: a line iterator in, (event, data) pairs out."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 
 def events(lines: Iterable[bytes]) -> Iterator[tuple[str, str]]:

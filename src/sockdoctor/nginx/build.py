@@ -3,9 +3,13 @@ same directives and arguments), and into crossplane's payload shape."""
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 from sockdoctor.nginx.parser import Directive, Payload
+
+TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["build", "build_files", "quote_arg", "to_crossplane"]
 

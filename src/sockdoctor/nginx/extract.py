@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Iterator
+from collections.abc import Iterator
 
 from sockdoctor.evidence.records import NginxConfigRecord, NginxSocketRef, Source
 from sockdoctor.nginx.parser import Directive, Payload, _gc_paused, walk

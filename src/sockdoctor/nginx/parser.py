@@ -25,10 +25,9 @@ import functools
 import gc
 import posixpath
 import re
-from dataclasses import field
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor import limits
 
 __all__ = [

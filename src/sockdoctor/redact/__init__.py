@@ -9,9 +9,8 @@ Spans are 1-based: ``line``/``column`` is the first character of the secret, ``e
 """
 from __future__ import annotations
 
-from dataclasses import field
 
-from sockdoctor._dataclass import dataclass
+from sockdoctor._dataclass import dataclass, field
 from sockdoctor.redact import detectors
 from sockdoctor.redact.placeholders import PLACEHOLDER_RE, Entry, Mapping
 from sockdoctor.redact.restore import restore

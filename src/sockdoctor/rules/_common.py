@@ -1,9 +1,9 @@
 """Helpers shared by the rule modules: the access decision per socket, and finding construction."""
 from __future__ import annotations
 
-import dataclasses
 import posixpath
 
+from sockdoctor._dataclass import replace
 from sockdoctor import access, model
 from sockdoctor.evidence import records as R
 from sockdoctor.report import Finding, Origin
@@ -26,7 +26,7 @@ def decision(host: model.Host, info: model.SocketInfo, creds: access.Creds | Non
         comps = model.components(host, info.path)
         stale = model.listener_known(host, info)
         if stale is False and comps and comps[-1].type == "socket":
-            comps[-1] = dataclasses.replace(comps[-1], listening=False)
+            comps[-1] = replace(comps[-1], listening=False)
         cache[key] = access.decide(creds, comps, protected_symlinks=_protected(host))
     return cache[key]
 
