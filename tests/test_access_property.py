@@ -315,3 +315,23 @@ def test_arbitrary_evidence_never_raises(types, modes, owners, acl, target, prot
         assert d.allowed in (True, False, None)
         assert (d.errno is None) == (d.allowed is not False)
         assert all(step.verdict in ("ok", "denied", "unknown") for step in d.trace)
+
+
+@SETTINGS
+@given(data=st.data(), cred=creds(), walk=walks(), protected=st.booleans())
+def test_cached_walks_give_the_whole_decision_a_fresh_walk_gives(data, cred, walk, protected):
+    """decide() resumes walks from cached directory prefixes (one socket directory per site);
+    every field of its Decision (trace, settle commands, notes) is the uncached walk's, also when
+    a sibling directory's walk filled the caches first."""
+    from sockdoctor import access
+
+    nodes = data.draw(hidden(to_nodes(walk)))
+    c = to_creds(cred)
+    cap = cred["cap_dac_override"]
+    if len(nodes) > 2 and nodes[-2].type == "dir":
+        sibling = Node(nodes[-2].path + "-sibling", "dir", nodes[-2].mode, nodes[-2].owner, nodes[-2].group,
+                       nodes[-2].uid, nodes[-2].gid)
+        decide(c, [*nodes[:-2], sibling, Node(sibling.path + "/s.sock", "socket", 0o660, "0", "0", 0, 0)],
+               protected_symlinks=protected, cap_dac_override=cap)
+    fresh = access._walk(c, list(nodes), protected, cap, None)
+    assert decide(c, nodes, protected_symlinks=protected, cap_dac_override=cap) == fresh

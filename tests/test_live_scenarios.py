@@ -39,7 +39,31 @@ def _causes(out: dict) -> list[str]:
 def _observe(sc: Scenario, **more) -> dict:
     obs = {"curl": sc.curl(), "log": sc.error_log_text(), **more}
     obs["rc"], obs["json"] = sc.check()
+    obs["tables"] = _tables(sc)
     return obs
+
+
+def _tables(sc: Scenario) -> tuple[list[dict], list[dict]] | None:
+    """The socket table built from the analysis's decisions, and built on its own."""
+    from sockdoctor.commands import check
+
+    col = check.collect(conf=str(sc.nginx_conf))
+    report, host = check.analyse_with_model(col)
+    if host is None:
+        return None
+    return check.socket_rows(col, {}, host), check.socket_rows(col, {})
+
+
+@pytest.mark.parametrize("name", ["seed", "stale", "homedir", "correct"])
+def test_table_from_the_analysis_is_the_table_on_its_own(name, request):
+    """`check` reads the analysis's decisions back for its table: denied, refused, stale and
+    allowed sockets get the rows a table built on its own gives."""
+    observed = request.getfixturevalue(name)
+    for obs in observed if isinstance(observed, tuple) else (observed,):
+        if obs["tables"] is None:
+            pytest.skip("analysis not available")
+        with_model, alone = obs["tables"]
+        assert with_model == alone and with_model
 
 
 # --- 1. the seed incident: worker not in the socket's group ----------------------------------

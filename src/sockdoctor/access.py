@@ -605,9 +605,16 @@ class _WalkState:
     symlinks: int
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=8192)
 def _walk_dirs(creds: Creds, dirs: tuple[Node, ...], cap: bool | None) -> "Decision | _WalkState":
-    return _walk(creds, list(dirs), True, cap, None, prefix_only=True)
+    """The walk of these directories, resumed from the walk of all but the last one: sites with a
+    socket directory each share everything above it."""
+    state = None
+    if len(dirs) > 1:
+        state = _walk_dirs(creds, dirs[:-1], cap)
+        if isinstance(state, Decision):  # refused above: the longer walk stops at the same place
+            return state
+    return _walk(creds, list(dirs), True, cap, state, prefix_only=True)
 
 
 def _walk(creds: Creds, components: list[Node], protected_symlinks: bool | None, cap: bool | None,

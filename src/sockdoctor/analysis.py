@@ -22,17 +22,22 @@ def analyse(ev, *, distro=None, nginx_user=None, static_only=False) -> Report:
     """Pauses the cyclic garbage collector while it runs: the analysis allocates many small,
     acyclic objects, and on a 50,000-site fleet repeated GC passes over the evidence cost more
     than the analysis itself."""
+    return analyse_with_model(ev, distro=distro, nginx_user=nginx_user, static_only=static_only)[0]
+
+
+def analyse_with_model(ev, *, distro=None, nginx_user=None, static_only=False) -> tuple[Report, model.Host]:
+    """``analyse``, and the host model it reasoned on (`check` reads its decisions back)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyse(ev, distro=distro, nginx_user=nginx_user, static_only=static_only)
+        host = model.build(ev, distro=distro, nginx_user=nginx_user, static_only=static_only)
+        return _analyse(ev, host, static_only=static_only), host
     finally:
         if enabled:
             gc.enable()
 
 
-def _analyse(ev, *, distro=None, nginx_user=None, static_only=False) -> Report:
-    host = model.build(ev, distro=distro, nginx_user=nginx_user, static_only=static_only)
+def _analyse(ev, host: model.Host, *, static_only=False) -> Report:
     failures: list[Finding] = []
     for cause in FAILURE_CAUSES:
         mod = rule(cause)

@@ -68,10 +68,12 @@ def static_creds(col: Collection) -> Creds | None:
                  frozenset(col.groups[g] for g in groups if g in col.groups))
 
 
-def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
+def socket_rows(col: Collection, probes: dict[str, ProbeResult], host=None) -> list[dict]:
     """One row per socket: what the config says, what the files show, what the model predicts
-    for the running worker, what the probe saw, and whether the two agree."""
+    for the running worker, what the probe saw, and whether the two agree. With the analysis's
+    ``host``, a socket the analysis already decided for the same worker is not decided again."""
     creds = worker_creds(col)
+    analysed = _analysed_decision(host, creds)
     nodes: dict = {}
 
     def as_node(path: str):
@@ -101,7 +103,7 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
                 key = (parent, node.type, node.mode, node.uid, node.gid, node.owner, node.group, node.has_acl,
                        node.selinux_label)
             if key is None or key not in verdicts:
-                d = decide(creds, components_for(use.path, as_node))
+                d = analysed(use.path) or decide(creds, components_for(use.path, as_node))
                 verdict = "allowed" if d.allowed else ("unknown" if d.allowed is None else f"denied ({d.reason})")
                 found = verdict, 0 if d.allowed else d.errno
                 if key is not None:
@@ -119,6 +121,23 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult]) -> list[dict]:
                 row["agree"] = (row["predicted_errno"] == 0) == dac_ok_probe or row["predicted_errno"] == result.errno
         rows.append(row)
     return rows
+
+
+def _analysed_decision(host, creds):
+    """path -> the analysis's decision for it when it answers the table's question (the same
+    worker credentials, fs.protected_symlinks on, no listener verdict folded in), else None."""
+    from sockdoctor.rules import _common
+    from sockdoctor.model import listener_known
+
+    if host is None or creds is None or host.worker.creds != creds or _common.protected_symlinks(host) is not True:
+        return lambda path: None
+
+    def find(path: str):
+        info = host.sockets.get(path)
+        if info is None or listener_known(host, info) is False:
+            return None
+        return _common.decision(host, info, creds)
+    return find
 
 
 def disagreements(rows: list[dict]) -> list[str]:
@@ -158,13 +177,16 @@ def start_probes(col: Collection) -> tuple[PendingProbe | dict[str, ProbeResult]
 
 def analyse(col: Collection):
     """The engine's report, or None when the analysis is not available in this build."""
-    try:
-        import sockdoctor.analysis  # noqa: F401
-    except ImportError:
-        return None
-    from sockdoctor import engine
+    return analyse_with_model(col)[0]
 
-    return engine.diagnose_evidence(evidence(col))
+
+def analyse_with_model(col: Collection):
+    """(report, host model), or (None, None) when the analysis is not available in this build."""
+    try:
+        from sockdoctor import analysis
+    except ImportError:
+        return None, None
+    return analysis.analyse_with_model(evidence(col))
 
 
 def evidence(col: Collection):
@@ -259,9 +281,9 @@ def _run(args) -> int:
         raise UsageError(f"--root {args.root}: not a directory")
     col = collect(root=os.path.abspath(args.root) if args.root else None, conf=args.nginx_conf, socket=args.socket)
     started, probe_notes = ({}, ["probe skipped: --no-probe"]) if args.no_probe else start_probes(col)
-    report = analyse(col)  # while the probe child connects
+    report, host = analyse_with_model(col)  # while the probe child connects
     probes, probe_notes = probe_results(started, probe_notes)
-    rows = socket_rows(col, probes)
+    rows = socket_rows(col, probes, host)
     notes = disagreements(rows)
     color = args.format == "text" and not args.output and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     text = render(args.format, rows, report, col.warnings + probe_notes, notes, color)

@@ -27,11 +27,11 @@ def decision(host: model.Host, info: model.SocketInfo, creds: access.Creds | Non
         stale = model.listener_known(host, info)
         if stale is False and comps and comps[-1].type == "socket":
             comps[-1] = replace(comps[-1], listening=False)
-        cache[key] = access.decide(creds, comps, protected_symlinks=_protected(host))
+        cache[key] = access.decide(creds, comps, protected_symlinks=protected_symlinks(host))
     return cache[key]
 
 
-def _protected(host: model.Host) -> bool | None:
+def protected_symlinks(host: model.Host) -> bool | None:
     s = host.sysctl.get("fs.protected_symlinks")
     if s is None:
         return True
