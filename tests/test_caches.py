@@ -172,3 +172,44 @@ def test_check_path_imports_neither_dataclasses_nor_typing():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_model_walks_from_remembered_directories_are_the_full_walks(tmp_path):
+    """model.components builds a socket's walk from its directory's remembered walk; on a tree
+    with symlinks, missing and non-directory components, paths not collected and standard
+    directories, every walk is the one components_for makes from scratch, in any order."""
+    import os
+    import random
+    import socket
+
+    from sockdoctor import model
+    from sockdoctor.commands import check
+
+    root = tmp_path / "image"
+    (root / "etc/nginx").mkdir(parents=True)
+    (root / "etc/passwd").write_text("root:x:0:0::/root:/bin/sh\nweb:x:4242:4242::/:/bin/false\n")
+    (root / "etc/group").write_text("root:x:0:\nweb:x:4242:\n")
+    (root / "srv/a/b").mkdir(parents=True)
+    (root / "srv/plain").write_text("")
+    os.symlink("a/b", root / "srv/link")
+    os.symlink("/srv/a", root / "srv/abs")
+    paths = ["/srv/a/b/one.sock", "/srv/a/b/two.sock", "/srv/a/three.sock", "/srv/link/four.sock",
+             "/srv/abs/b/five.sock", "/srv/plain/six.sock", "/srv/gone/seven.sock", "/srv/a/b/../b/eight.sock",
+             "/run/php/nine.sock", "/srv/a/b/link.sock", "/ten.sock", "/srv//a/b/eleven.sock"]
+    for p in paths[:2] + paths[2:3]:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(str(root / p.lstrip("/")))
+        s.close()
+    os.symlink("one.sock", root / "srv/a/b/link.sock")
+    (root / "etc/nginx/nginx.conf").write_text(
+        "user web;\nevents {}\nhttp {\n  server {\n" +
+        "".join(f"    location /{i}/ {{ proxy_pass http://unix:{p}:; }}\n" for i, p in enumerate(paths)) + "  }\n}\n")
+    col = check.collect(root=str(root))
+    host = model.build(check.evidence(col))
+    base = model._known_nodes(host)
+    order = paths * 2
+    random.Random(7).shuffle(order)
+    for p in order:
+        fresh = model.access.components_for(p, lambda q, p=p: base.get(q) or model._standard(host, q, p))
+        assert model.components(host, p) == fresh, p
+    assert host.__dict__["_dir_walks"]["/srv/a/b"] is not None  # the remembered walks were used
