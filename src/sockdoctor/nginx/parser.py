@@ -213,18 +213,23 @@ def _parse_text(text: str, path: str, strings: dict[str, str] | None = None
             if m is not None:
                 kind = m.lastindex
                 if kind == 5:
-                    name = m.group(3)
+                    name, words, end = m.group(3, 4, 5)
                     if not name.endswith("_by_lua_block"):
                         pos = m.end()
                         start = m.start(3)
-                        ln = where(start)
-                        words = m.group(4)
-                        d = Directive(intern(name, name), [intern(w, w) for w in words.split()] if words else [],
-                                      ln, start - loc[2] + 1, path)
+                        nl = text.rfind("\n", loc[1], start)  # where(start), inlined: most statements pass here
+                        if nl >= 0:
+                            loc[0] += text.count("\n", loc[1], nl + 1)
+                            loc[2] = nl + 1
+                        loc[1] = start
+                        if words:
+                            words = words.split()
+                            words = list(map(intern, words, words))
+                        d = Directive(intern(name, name), words or [], loc[0], start - loc[2] + 1, path)
                         if name == "if":
                             _strip_if_parens(d.args)
                         cur.append(d)
-                        if m.group(5) == "{":
+                        if end == "{":
                             d.block = block = []
                             stack.append((cur, d))
                             cur = block
