@@ -185,6 +185,36 @@ def test_walk_of_a_sibling_reuses_the_directory_walk_unless_it_is_a_symlink(tmp_
     assert str(tmp_path / "run" / "../run/c.sock") not in col.dir_walks
 
 
+def test_walks_through_remembered_directories_are_the_full_walks(tmp_path):
+    """Shared directory walks give, in any order, the walk and the lstat'ed paths of a full walk
+    of each path alone: symlinked, missing, non-directory and dotted components included."""
+    import random
+
+    (tmp_path / "a/b").mkdir(parents=True)
+    (tmp_path / "file").write_text("")
+    os.symlink("a/b", tmp_path / "link")
+    os.symlink(str(tmp_path / "a"), tmp_path / "abs")
+    os.symlink("x.sock", tmp_path / "a/b/l.sock")
+    rel = ["a/b/x.sock", "a/b/y.sock", "a/z.sock", "link/x.sock", "abs/b/y.sock", "file/x.sock",
+           "gone/deeper/x.sock", "a/b/../b/x.sock", "a/b/l.sock", "a//b/x.sock", "a/./b/x.sock"]
+    paths = [str(tmp_path / r) if "//" not in r else str(tmp_path) + "/" + r for r in rel] * 2
+    random.Random(3).shuffle(paths)
+    def fresh() -> C.Collection:  # as collect_files starts
+        col = C.Collection()
+        C._remember(col, "/")
+        return col
+
+    shared = fresh()
+    for p in paths:
+        alone = fresh()
+        assert C.walk_paths(p, shared) == C._full_walk(p, alone), p
+        assert set(alone.nodes) <= set(shared.nodes), p
+    every = fresh()
+    for p in paths:
+        C._full_walk(p, every)
+    assert set(shared.nodes) == set(every.nodes)
+
+
 def test_check_cli_on_root_tree(tmp_path):
     root = _tree(tmp_path)
     p = subprocess.run([sys.executable, "-m", "sockdoctor", "check", "--root", str(root)],

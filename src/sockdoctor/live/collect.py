@@ -63,7 +63,7 @@ class Collection:
     sockets: list[SocketUse] = field(default_factory=list)
     nodes: dict[str, FileNode] = field(default_factory=dict)  # host path -> lstat record
     acls: dict[str, AclRecord] = field(default_factory=dict)
-    dir_walks: dict[str, list[str]] = field(default_factory=dict)  # directory -> its walk, when plain
+    dir_walks: dict[str, list[str] | None] = field(default_factory=dict)  # directory -> its walk, None if not plain
     master_pid: int | None = None
     pid_file: str | None = None  # nginx's pid file (`-g "pid ...;"`, the config's `pid`)
     worker: Worker | None = None
@@ -485,16 +485,18 @@ def lstat_node(col: Collection, path: str, line: int) -> FileNode:
 
 def walk_paths(path: str, col: Collection) -> list[str]:
     """Every path the kernel looks up for ``path``: each component, and symlink targets' walks."""
-    parent, _, last = path.rpartition("/")
-    head = col.dir_walks.get(parent)
-    if head is not None and last not in ("", ".", ".."):  # a sibling walked this directory already
-        node = col.nodes.get(path) or _remember(col, path)
-        if node.type != "symlink":
-            return head + [path]
+    if _plain(path):
+        head = _dir_walk(col, path.rpartition("/")[0])
+        if head is not None:  # every directory above is a real one, each lstat'ed once per collection
+            node = col.nodes.get(path) or _remember(col, path)
+            if node.type != "symlink":
+                return head + [path]
+    return _full_walk(path, col)
+
+
+def _full_walk(path: str, col: Collection) -> list[str]:
     out: list[str] = []
-    names = [p for p in path.split("/") if p]
-    todo = list(names)
-    plain = path.startswith("/") and "." not in names and ".." not in names
+    todo = [p for p in path.split("/") if p]
     cur = "/"
     out.append("/")
     hops = 0
@@ -506,7 +508,6 @@ def walk_paths(path: str, col: Collection) -> list[str]:
         out.append(nxt)
         node = col.nodes.get(nxt) or _remember(col, nxt)
         if node.type == "symlink" and node.link_target and hops < 40:
-            plain = False
             hops += 1
             target = node.link_target
             todo = [p for p in target.split("/") if p] + todo
@@ -516,9 +517,30 @@ def walk_paths(path: str, col: Collection) -> list[str]:
         if node.type != "dir":
             break
         cur = nxt
-    if plain and len(out) == len(names) + 1 and len(out) > 2:
-        col.dir_walks[out[-2]] = out[:-1]  # / and every directory down to the parent, all real directories
     return out
+
+
+def _plain(path: str) -> bool:
+    return path.startswith("/") and "//" not in path and "/./" not in path and "/../" not in path \
+        and not path.endswith(("/.", "/..", "/"))
+
+
+def _dir_walk(col: Collection, directory: str) -> list[str] | None:
+    """The paths walked down to ``directory`` (``""`` for ``/``) when each is a real directory,
+    lstat'ing only what no other walk did; None otherwise (the caller walks the whole path)."""
+    if directory in col.dir_walks:
+        return col.dir_walks[directory]
+    if directory == "":
+        node = col.nodes.get("/") or _remember(col, "/")
+        walk = ["/"] if node.type == "dir" else None
+    else:
+        above = _dir_walk(col, directory.rpartition("/")[0])
+        walk = None
+        if above is not None:  # nothing below a component that is not a directory is looked up
+            node = col.nodes.get(directory) or _remember(col, directory)
+            walk = above + [directory] if node.type == "dir" else None
+    col.dir_walks[directory] = walk
+    return walk
 
 
 def _remember(col: Collection, path: str) -> FileNode:
