@@ -213,3 +213,26 @@ def test_model_walks_from_remembered_directories_are_the_full_walks(tmp_path):
         fresh = model.access.components_for(p, lambda q, p=p: base.get(q) or model._standard(host, q, p))
         assert model.components(host, p) == fresh, p
     assert host.__dict__["_dir_walks"]["/srv/a/b"] is not None  # the remembered walks were used
+
+
+def test_lazy_patterns_compile_on_first_use_and_answer_as_re_does():
+    import re
+
+    from sockdoctor import _lazyre
+
+    lazy = _lazyre.compile(r"(?P<word>[a-z]+)(\d*)", re.I)
+    assert "compiled" not in lazy.__dict__  # nothing compiled at definition
+    real = re.compile(r"(?P<word>[a-z]+)(\d*)", re.I)
+    text = "Ab12 cd e3"
+    assert lazy.match(text).groups() == real.match(text).groups()
+    assert lazy.__dict__["compiled"] is lazy.compiled  # compiled once, kept
+    assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in real.finditer(text)]
+    assert lazy.sub(r"<\g<word>>", text) == real.sub(r"<\g<word>>", text)
+    assert (lazy.findall(text), lazy.split(text), lazy.search(text, 4).group()) == \
+        (real.findall(text), real.split(text), real.search(text, 4).group())
+    assert (lazy.pattern, lazy.flags, lazy.groups, dict(lazy.groupindex)) == \
+        (real.pattern, real.flags, real.groups, dict(real.groupindex))
+    with pytest.raises(AttributeError):
+        lazy.no_such_method  # noqa: B018
+    with pytest.raises(re.error):
+        _lazyre.compile("(").match("x")

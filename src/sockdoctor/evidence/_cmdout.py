@@ -11,6 +11,7 @@ import re
 import shlex
 from collections.abc import Iterator
 
+from sockdoctor import _lazyre
 from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import Source
@@ -311,11 +312,11 @@ def join_path(base: str | None, name: str) -> str:
 # --- log line prefixes -----------------------------------------------------------------------
 
 _PREFIXES = [
-    re.compile(r"^[\w.-]+(?:[-_]\d+)?\s+\|\s?"),  # docker compose: `web-1  | `
-    re.compile(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ [^\s:]+(?:\[\d+\])?: "),  # syslog/journal
-    re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* \S+ [^\s:]+(?:\[\d+\])?: "),  # journal short-iso
-    re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z? "),  # docker logs -t / kubectl --timestamps
-    re.compile(r"^\[pod/[^\]]+\] "),  # kubectl logs --prefix
+    _lazyre.compile(r"^[\w.-]+(?:[-_]\d+)?\s+\|\s?"),  # docker compose: `web-1  | `
+    _lazyre.compile(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? \S+ [^\s:]+(?:\[\d+\])?: "),  # syslog/journal
+    _lazyre.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S* \S+ [^\s:]+(?:\[\d+\])?: "),  # journal short-iso
+    _lazyre.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z? "),  # docker logs -t / kubectl --timestamps
+    _lazyre.compile(r"^\[pod/[^\]]+\] "),  # kubectl logs --prefix
 ]
 
 

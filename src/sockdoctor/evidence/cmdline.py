@@ -25,6 +25,7 @@ import re
 import shlex
 from collections.abc import Sequence
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence.records import CommandLine, Source
 
 # program -> (short option -> long name, long names that take no value, long names with an
@@ -96,16 +97,16 @@ _SPEC: dict[str, dict] = {
 }
 
 _PROGRAM_NAMES = [
-    ("gunicorn", re.compile(r"^gunicorn(?:\d[\d.]*)?(?:_django|_paster)?(?::)?$")),
-    ("uwsgi", re.compile(r"^uwsgi(?:[_-][\w.]+)?(?::)?$", re.I)),
-    ("puma", re.compile(r"^puma(?::)?$")),
-    ("unicorn", re.compile(r"^unicorn(?:_rails)?(?::)?$")),
-    ("php-fpm", re.compile(r"^(?:php-?fpm[\d.]*|php[\d.]+-fpm)(?::)?$")),
+    ("gunicorn", _lazyre.compile(r"^gunicorn(?:\d[\d.]*)?(?:_django|_paster)?(?::)?$")),
+    ("uwsgi", _lazyre.compile(r"^uwsgi(?:[_-][\w.]+)?(?::)?$", re.I)),
+    ("puma", _lazyre.compile(r"^puma(?::)?$")),
+    ("unicorn", _lazyre.compile(r"^unicorn(?:_rails)?(?::)?$")),
+    ("php-fpm", _lazyre.compile(r"^(?:php-?fpm[\d.]*|php[\d.]+-fpm)(?::)?$")),
 ]
 
-_PYTHON = re.compile(r"^(?:python|pypy)[\d.]*$")
-_RUBY = re.compile(r"^ruby[\d.]*$")
-_ENV_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_PYTHON = _lazyre.compile(r"^(?:python|pypy)[\d.]*$")
+_RUBY = _lazyre.compile(r"^ruby[\d.]*$")
+_ENV_ASSIGN = _lazyre.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _RUNNERS = {("bundle", "exec"), ("pipenv", "run"), ("poetry", "run"), ("uv", "run"), ("pdm", "run"),
             ("hatch", "run"), ("rye", "run"), ("newrelic-admin", "run-program"), ("foreman", "run")}
 _PASS_THROUGH = {"exec", "nohup", "command", "stdbuf", "time", "ddtrace-run", "opentelemetry-instrument",

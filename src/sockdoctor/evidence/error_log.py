@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from sockdoctor import _lazyre
 from sockdoctor import limits
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
@@ -16,22 +17,22 @@ from sockdoctor.evidence.records import ErrorLogEvent, NginxNotice, ReadWarning,
 
 KIND = "error_log"
 
-_HEAD = re.compile(
+_HEAD = _lazyre.compile(
     r"(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?P<level>[a-z]+)\] (?P<pid>\d+)#(?P<tid>\d+): "
     r"(?:\*(?P<conn>\d+) )?(?P<msg>.*)$")
-_STDERR = re.compile(r"(?:nginx: )?\[(?P<level>emerg|alert|crit|error|warn|notice|info)\] (?P<msg>.*)$")
-_CONNECT = re.compile(r"connect\(\) to unix:(?P<sock>.+?) failed \((?P<errno>\d+): (?P<errtext>[^)]*)\)")
-_SYSCALL_FAIL = re.compile(r"^(?P<call>\w+)\(\) failed \((?P<errno>\d+): (?P<errtext>[^)]*)\)")
-_TIMEOUT = re.compile(r"^upstream timed out \((?P<errno>\d+): (?P<errtext>[^)]*)\)")
-_UPSTREAM = re.compile(r'upstream: "(?P<v>[^"]*)"')
-_UNIX_IN_UPSTREAM = re.compile(r"^[a-z]+://unix:(?P<sock>.*?):(?:/.*)?$|^unix:(?P<sock2>.*?):?$")
+_STDERR = _lazyre.compile(r"(?:nginx: )?\[(?P<level>emerg|alert|crit|error|warn|notice|info)\] (?P<msg>.*)$")
+_CONNECT = _lazyre.compile(r"connect\(\) to unix:(?P<sock>.+?) failed \((?P<errno>\d+): (?P<errtext>[^)]*)\)")
+_SYSCALL_FAIL = _lazyre.compile(r"^(?P<call>\w+)\(\) failed \((?P<errno>\d+): (?P<errtext>[^)]*)\)")
+_TIMEOUT = _lazyre.compile(r"^upstream timed out \((?P<errno>\d+): (?P<errtext>[^)]*)\)")
+_UPSTREAM = _lazyre.compile(r'upstream: "(?P<v>[^"]*)"')
+_UNIX_IN_UPSTREAM = _lazyre.compile(r"^[a-z]+://unix:(?P<sock>.*?):(?:/.*)?$|^unix:(?P<sock2>.*?):?$")
 # nginx writes the request context in this order (ngx_http_log_error_handler, stream likewise)
-_CONTEXT = re.compile(r', client: (?P<client>[^,]*)(?:, server: (?P<server>[^,]*))?'
+_CONTEXT = _lazyre.compile(r', client: (?P<client>[^,]*)(?:, server: (?P<server>[^,]*))?'
                       r'(?:, request: "(?P<request>(?:[^"\\]|\\.)*)")?(?:, subrequest: "[^"]*")?'
                       r'(?:, upstream: "(?P<upstream>[^"]*)")?(?:, host: "(?P<host>[^"]*)")?')
-_GETPW = re.compile(r'(?P<fn>getpwnam|getgrnam)\("(?P<name>[^"]*)"\) failed')
-_INITGROUPS = re.compile(r"initgroups\((?P<name>[^,)]*)(?:, ?\d+)?\) failed")
-_BIND = re.compile(r"bind\(\) to (?P<addr>\S+) failed")
+_GETPW = _lazyre.compile(r'(?P<fn>getpwnam|getgrnam)\("(?P<name>[^"]*)"\) failed')
+_INITGROUPS = _lazyre.compile(r"initgroups\((?P<name>[^,)]*)(?:, ?\d+)?\) failed")
+_BIND = _lazyre.compile(r"bind\(\) to (?P<addr>\S+) failed")
 USER_IGNORED = '"user" directive makes sense only if the master process runs with super-user privileges'
 
 # Cheap substring tests before any regex (the fast path of scan_file). nginx writes a space after

@@ -5,16 +5,16 @@ With `getent group a b` in the paste, names asked for but not printed become Log
 printed by the user are accepted silently."""
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import GroupRecord, LogFact, ReadWarning, Source
 
 KIND = "group"
 
-_GROUP = re.compile(r"^(?P<name>[\w.][\w.-]*\$?):(?P<pw>[^:\s]*):(?P<gid>\d+):(?P<members>[^:\s]*)$")
-_EXIT = re.compile(r"^(?:exit(?: status)?[=:]\s*)?\d{1,3}$")
+_GROUP = _lazyre.compile(r"^(?P<name>[\w.][\w.-]*\$?):(?P<pw>[^:\s]*):(?P<gid>\d+):(?P<members>[^:\s]*)$")
+_EXIT = _lazyre.compile(r"^(?:exit(?: status)?[=:]\s*)?\d{1,3}$")
 
 
 def detect(chunk: Chunk) -> Detection | None:

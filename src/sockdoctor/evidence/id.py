@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import IdRecord, LogFact, ReadWarning
 
 KIND = "id"
 
-_ID = re.compile(r"^uid=(?P<uid>\d+)(?:\((?P<user>[^)]*)\))?\s+gid=(?P<gid>\d+)(?:\((?P<group>[^)]*)\))?"
+_ID = _lazyre.compile(r"^uid=(?P<uid>\d+)(?:\((?P<user>[^)]*)\))?\s+gid=(?P<gid>\d+)(?:\((?P<group>[^)]*)\))?"
                  r"(?:\s+[^\s=]+=(?P<groups>\S*))?(?:\s+context=(?P<ctx>\S+))?\s*$")
-_ITEM = re.compile(r"(?P<id>\d+)(?:\((?P<name>[^)]*)\))?")
-_NOUSER = re.compile(r"^id: ['‘\"]?(?P<user>[^'’\":]+)['’\"]?: (?:no such user|Benutzer nicht gefunden|utilisateur inexistant|.*)$")
+_ITEM = _lazyre.compile(r"(?P<id>\d+)(?:\((?P<name>[^)]*)\))?")
+_NOUSER = _lazyre.compile(r"^id: ['‘\"]?(?P<user>[^'’\":]+)['’\"]?: (?:no such user|Benutzer nicht gefunden|utilisateur inexistant|.*)$")
 
 
 def detect(chunk: Chunk) -> Detection | None:

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence.error_log import USER_IGNORED, parse_line
 from sockdoctor.evidence.records import ErrorLogEvent, LogFact, ReadWarning, Source
 
@@ -37,11 +38,11 @@ _HEADER = rb"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[[a-z]+\] \d+#\d+: (?:\*\d+ )?"
 # A plain `connect() to unix:` failure line, keyed exactly as parse_line would read it; anything
 # else (prefixes, journal lines, other messages) takes the full parse.
 # (A path without spaces ends where parse_line's lazy `.+?` ends; one with spaces goes the slow way.)
-_FAST_CONNECT = re.compile(_HEADER + rb"connect\(\) to unix:([^ ]+) failed \((\d+): [^)]*\)")
+_FAST_CONNECT = _lazyre.compile(_HEADER + rb"connect\(\) to unix:([^ ]+) failed \((\d+): [^)]*\)")
 # A plain upstream failure on a Unix socket (timeout, recv() failed, closed, no live upstreams) in
 # nginx's context format with no commas or quotes inside the fields, so that parse_line's context
 # regex reads the same socket; lines quoting "connect() to unix:" elsewhere take the full parse.
-_FAST_UPSTREAM = re.compile(
+_FAST_UPSTREAM = _lazyre.compile(
     _HEADER + rb"(?:upstream timed out \((?P<terrno>\d+): [^)]*\)|(?P<call>\w+)\(\) failed \((?P<errno>\d+): [^)]*\)"
     rb"|(?P<closed>upstream prematurely closed connection)|no live upstreams) while [a-z ]+"
     rb', client: [^,"]*, server: [^,"]*, request: "[^"\\]*", upstream: "[a-z]+://unix:(?P<sock>[^":]*):(?:/[^"]*)?"'

@@ -8,9 +8,9 @@ systemd), ``ls`` listings and AppArmor profiles do not have that shape.
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 
+from sockdoctor import _lazyre
 from sockdoctor._dataclass import replace
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ReadWarning, Source
@@ -30,12 +30,12 @@ keepalive_timeout default_type gzip map types stream add_header client_max_body_
 load_module worker_rlimit_nofile types_hash_max_size server_tokens limit_req allow deny
 auth_basic expires charset if set error_page internal multi_accept use daemon master_process
 """.split())
-_DIRECTIVE_LINE = re.compile(r"""^[A-Za-z_][\w.-]*(?:\s+[^;]*)?;\s*(?:#.*)?$""")
-_BLOCK_LINE = re.compile(r"""^(?:[A-Za-z_][\w.-]*)(?:\s+[^;{}]*)?\s*\{\s*(?:#.*)?$""")
-_CLOSE_LINE = re.compile(r"""^\}\s*(?:#.*)?$""")
-_NGINX_STATUS = re.compile(r"^nginx: (?:the )?configuration file \S+ (?:syntax is ok|test is successful|test failed)\s*$"
+_DIRECTIVE_LINE = _lazyre.compile(r"""^[A-Za-z_][\w.-]*(?:\s+[^;]*)?;\s*(?:#.*)?$""")
+_BLOCK_LINE = _lazyre.compile(r"""^(?:[A-Za-z_][\w.-]*)(?:\s+[^;{}]*)?\s*\{\s*(?:#.*)?$""")
+_CLOSE_LINE = _lazyre.compile(r"""^\}\s*(?:#.*)?$""")
+_NGINX_STATUS = _lazyre.compile(r"^nginx: (?:the )?configuration file \S+ (?:syntax is ok|test is successful|test failed)\s*$"
                            r"|^nginx: \[(?:warn|emerg|alert|notice|crit|error)\] ")
-_PATH_HEADER = re.compile(r"^#\s*((?:/|[\w.-]+/)[^\s:]*)\s*$")
+_PATH_HEADER = _lazyre.compile(r"^#\s*((?:/|[\w.-]+/)[^\s:]*)\s*$")
 SAMPLE_CHARS = 200_000
 MAX_WARNINGS = 20
 

@@ -16,7 +16,6 @@ import glob
 import os
 import posixpath
 import re
-import shutil
 import stat
 import struct
 import subprocess
@@ -101,9 +100,8 @@ def _run(argv: list[str], timeout: float = COMMAND_TIMEOUT) -> tuple[int, str, s
 
 
 def _start(argv: list[str]) -> subprocess.Popen | None:
-    """A fixed command started now and read later with _finish (its run overlaps our work)."""
-    if not shutil.which(argv[0]):
-        return None
+    """A fixed command started now and read later with _finish (its run overlaps our work);
+    None when it cannot start (not installed: FileNotFoundError)."""
     try:
         return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     except OSError:

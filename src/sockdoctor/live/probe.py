@@ -8,10 +8,10 @@ byte is ever sent. Needs root.
 """
 from __future__ import annotations
 
+import _socket  # the C module: `socket` would cost 3-5 ms of every start making its enums
 import errno as errno_mod
 import os
 import select
-import socket
 import struct
 
 from sockdoctor._dataclass import dataclass
@@ -35,7 +35,7 @@ class ProbeResult:
 
 
 def _connect(path: str) -> int:
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         s.setblocking(False)  # as nginx does: a full backlog gives EAGAIN, not a wait
         code = s.connect_ex(path)
