@@ -236,3 +236,48 @@ def test_lazy_patterns_compile_on_first_use_and_answer_as_re_does():
         lazy.no_such_method  # noqa: B018
     with pytest.raises(re.error):
         _lazyre.compile("(").match("x")
+
+
+def test_json_output_is_json_dumps_laid_out_by_level():
+    """render.jsonout encodes with one C encoder made once; at every depth its text parses to the
+    value, the levels below ``depth`` are exactly json.dumps's, and errors are json.dumps's."""
+    import json
+    import math
+
+    from hypothesis import given, settings, strategies as st
+
+    from sockdoctor.render import jsonout
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8))
+    values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                             st.dictionaries(st.text(max_size=5), inner, max_size=4)),
+                          max_leaves=20)
+
+    @settings(max_examples=300, deadline=None, derandomize=True)
+    @given(values, st.integers(0, 4))
+    def check(value, depth):
+        text = jsonout.dumps(value, depth)
+        if depth == 0 or not isinstance(value, (dict, list)) or not value:
+            assert text == json.dumps(value)
+        back = json.loads(text)
+        assert json.dumps(back, sort_keys=True) == json.dumps(json.loads(json.dumps(value)), sort_keys=True) \
+            or any(isinstance(x, float) and math.isnan(x) for x in _leaves(value))
+    check()
+    loop: list = []
+    loop.append(loop)
+    for _ in range(2):  # the circular check, and nothing left over from it
+        with pytest.raises(ValueError, match="Circular reference"):
+            jsonout.dumps([loop], 0)
+    assert jsonout.dumps([[1, {"a": 2}]], 0) == '[[1, {"a": 2}]]'
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        jsonout.dumps({"x": object()}, 0)
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
