@@ -7,7 +7,7 @@
 Needs root and nginx. Starts a real nginx (own prefix under /run, workers as nobody:nogroup) and
 1,000 listening sockets held by this process (nogroup, 0660), so the check reads /proc, lstat's
 every path, runs `ss -xl`, probes every socket as the worker, and runs the analysis. Wall time of
-each command in a fresh process, best of --repeat.
+each command in a fresh process, the commands taking turns, best and median of --repeat.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,13 +25,17 @@ import time
 from pathlib import Path
 
 
-def best(argv: list[str], repeat: int) -> tuple[float, int]:
-    times, rc = [], 0
+def interleaved(commands: dict[str, list[str]], repeat: int) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Wall times of each command in a fresh process, the commands taking turns (the machine's
+    speed drifts between seconds: taking turns puts the drift on every command alike)."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    status: dict[str, int] = {}
     for _ in range(repeat):
-        t = time.perf_counter()
-        rc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-        times.append(time.perf_counter() - t)
-    return min(times), rc
+        for name, argv in commands.items():
+            t = time.perf_counter()
+            status[name] = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+            times[name].append(time.perf_counter() - t)
+    return times, status
 
 
 def main() -> int:
@@ -80,15 +85,16 @@ def main() -> int:
             return 0
         if os.environ.get("CHECK_BENCH_PROFILE"):
             subprocess.run([sys.executable, "-m", "cProfile", "-s", "cumtime", "-m", "sockdoctor", "check", "--nginx-conf", str(conf), "--format", "json", "--output", "/dev/null"])
-        nginx_t, _ = best(base + ["-T"], args.repeat)
-        check, rc = best([sys.executable, "-m", "sockdoctor", "check", "--nginx-conf", str(conf),
-                          "--format", "json"], args.repeat)
-        no_probe, _ = best([sys.executable, "-m", "sockdoctor", "check", "--nginx-conf", str(conf),
-                            "--format", "json", "--no-probe"], args.repeat)
-        print(f"sockets: {len(held)} ({args.layout} layout)")
-        print(f"nginx -T:             {nginx_t * 1000:8.1f} ms")
-        print(f"sockdoctor check:     {check * 1000:8.1f} ms  (exit {rc})  ratio {check / nginx_t:.2f}")
-        print(f"check --no-probe:     {no_probe * 1000:8.1f} ms  ratio {no_probe / nginx_t:.2f}")
+        check = [sys.executable, "-m", "sockdoctor", "check", "--nginx-conf", str(conf), "--format", "json"]
+        times, status = interleaved({"nginx -T": base + ["-T"], "sockdoctor check": check,
+                                     "check --no-probe": check + ["--no-probe"]}, args.repeat)
+        print(f"sockets: {len(held)} ({args.layout} layout), {args.repeat} interleaved runs")
+        best_t, median_t = min(times["nginx -T"]), statistics.median(times["nginx -T"])
+        for name, runs in times.items():
+            best_c, median_c = min(runs), statistics.median(runs)
+            ratio = "" if name == "nginx -T" else \
+                f"  ratio best {best_c / best_t:.2f}, median {median_c / median_t:.2f}  (exit {status[name]})"
+            print(f"{name + ':':20s} best {best_c * 1000:7.1f} ms, median {median_c * 1000:7.1f} ms{ratio}")
         return 0
     finally:
         pid_file = d / "nginx.pid"
