@@ -90,7 +90,8 @@ def _unusual(cls) -> bool:
         return True
     if any(name in cls.__dict__ for name in _MADE if name != "__repr__"):  # a written __repr__ is kept
         return True
-    if any(k in str(a) for a in cls.__dict__.get("__annotations__", {}).values() for k in ("KW_ONLY", "ClassVar", "InitVar")):
+    annotations = cls.__dict__.get("__annotations__", {}).values()
+    if any(k in str(a) for a in annotations for k in ("KW_ONLY", "ClassVar", "InitVar")):
         return True
     return any(f is not None and (not f.init or f.kw_only is True) for f in map(_as_field, cls.__dict__.values()))
 

@@ -98,7 +98,8 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult], host=None) -> l
         elif creds is not None:
             parent = use.path.rpartition("/")[0]
             key = None
-            if col.dir_walks.get(parent) is not None and node is not None and node.type != "symlink" and use.path not in col.acls:
+            if col.dir_walks.get(parent) is not None and node is not None and node.type != "symlink" \
+                    and use.path not in col.acls:
                 # the same directories and the same file metadata: the same verdict
                 key = (parent, node.type, node.mode, node.uid, node.gid, node.owner, node.group, node.has_acl,
                        node.selinux_label)

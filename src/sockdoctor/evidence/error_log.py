@@ -28,8 +28,8 @@ _UPSTREAM = _lazyre.compile(r'upstream: "(?P<v>[^"]*)"')
 _UNIX_IN_UPSTREAM = _lazyre.compile(r"^[a-z]+://unix:(?P<sock>.*?):(?:/.*)?$|^unix:(?P<sock2>.*?):?$")
 # nginx writes the request context in this order (ngx_http_log_error_handler, stream likewise)
 _CONTEXT = _lazyre.compile(r', client: (?P<client>[^,]*)(?:, server: (?P<server>[^,]*))?'
-                      r'(?:, request: "(?P<request>(?:[^"\\]|\\.)*)")?(?:, subrequest: "[^"]*")?'
-                      r'(?:, upstream: "(?P<upstream>[^"]*)")?(?:, host: "(?P<host>[^"]*)")?')
+                           r'(?:, request: "(?P<request>(?:[^"\\]|\\.)*)")?(?:, subrequest: "[^"]*")?'
+                           r'(?:, upstream: "(?P<upstream>[^"]*)")?(?:, host: "(?P<host>[^"]*)")?')
 _GETPW = _lazyre.compile(r'(?P<fn>getpwnam|getgrnam)\("(?P<name>[^"]*)"\) failed')
 _INITGROUPS = _lazyre.compile(r"initgroups\((?P<name>[^,)]*)(?:, ?\d+)?\) failed")
 _BIND = _lazyre.compile(r"bind\(\) to (?P<addr>\S+) failed")

@@ -34,7 +34,7 @@ _DIRECTIVE_LINE = _lazyre.compile(r"""^[A-Za-z_][\w.-]*(?:\s+[^;]*)?;\s*(?:#.*)?
 _BLOCK_LINE = _lazyre.compile(r"""^(?:[A-Za-z_][\w.-]*)(?:\s+[^;{}]*)?\s*\{\s*(?:#.*)?$""")
 _CLOSE_LINE = _lazyre.compile(r"""^\}\s*(?:#.*)?$""")
 _NGINX_STATUS = _lazyre.compile(r"^nginx: (?:the )?configuration file \S+ (?:syntax is ok|test is successful|test failed)\s*$"
-                           r"|^nginx: \[(?:warn|emerg|alert|notice|crit|error)\] ")
+                                r"|^nginx: \[(?:warn|emerg|alert|notice|crit|error)\] ")
 _PATH_HEADER = _lazyre.compile(r"^#\s*((?:/|[\w.-]+/)[^\s:]*)\s*$")
 SAMPLE_CHARS = 200_000
 MAX_WARNINGS = 20

@@ -16,12 +16,12 @@ KIND = "ss"
 
 _STATES = r"LISTEN|ESTAB|UNCONN|CONNECTED|SYN-SENT|SYN-RECV|CLOSE-WAIT|LAST-ACK|CLOSING|FIN-WAIT-1|FIN-WAIT-2|TIME-WAIT|CLOSED|UNKNOWN"
 _ROW = _lazyre.compile(r"^(?:(?P<netid>u_str|u_dgr|u_seq|u_seqpacket|unix|u_strm|u_dgrm)\s+)?(?P<state>" + _STATES + r")\s+"
-                  r"(?P<rq>\d+)\s+(?P<sq>\d+)\s+(?P<local>.+?)\s+(?P<ino>\d+|\*)\s+(?P<peer>\S+)\s+(?P<pino>\d+|\*)"
-                  r"(?:\s+(?P<proc>users:.*))?\s*$")
+                       r"(?P<rq>\d+)\s+(?P<sq>\d+)\s+(?P<local>.+?)\s+(?P<ino>\d+|\*)\s+(?P<peer>\S+)\s+(?P<pino>\d+|\*)"
+                       r"(?:\s+(?P<proc>users:.*))?\s*$")
 _HEADER = _lazyre.compile(r"^(?:Netid\s+)?State\s+Recv-Q\s+Send-Q\s+Local Address:Port\s+Peer Address:Port", re.I)
 _PROC_HEAD = _lazyre.compile(r"^Num\s+RefCount\s+Protocol\s+Flags\s+Type\s+St\s+Inode(?:\s+Path)?")
 _PROC_ROW = _lazyre.compile(r"^(?P<num>[0-9a-fA-F]+):\s+(?P<ref>[0-9a-fA-F]+)\s+(?P<proto>[0-9a-fA-F]+)\s+(?P<flags>[0-9a-fA-F]+)\s+"
-                       r"(?P<type>[0-9a-fA-F]{4})\s+(?P<st>[0-9a-fA-F]{2})\s+(?P<ino>\d+)(?:\s+(?P<path>.+))?$")
+                            r"(?P<type>[0-9a-fA-F]{4})\s+(?P<st>[0-9a-fA-F]{2})\s+(?P<ino>\d+)(?:\s+(?P<path>.+))?$")
 _TYPES = {"u_str": "stream", "u_strm": "stream", "u_dgr": "dgram", "u_dgrm": "dgram", "u_seq": "seqpacket",
           "u_seqpacket": "seqpacket"}
 _PROC_TYPES = {"0001": "stream", "0002": "dgram", "0005": "seqpacket"}
