@@ -11,7 +11,6 @@ Readers never raise on bad text: what cannot be read becomes a ``ReadWarning`` r
 """
 from __future__ import annotations
 
-
 from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence.records import Source
 

@@ -5,7 +5,6 @@ With `getent group a b` in the paste, names asked for but not printed become Log
 printed by the user are accepted silently."""
 from __future__ import annotations
 
-
 from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection

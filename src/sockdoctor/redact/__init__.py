@@ -9,7 +9,6 @@ Spans are 1-based: ``line``/``column`` is the first character of the secret, ``e
 """
 from __future__ import annotations
 
-
 from sockdoctor._dataclass import dataclass, field
 from sockdoctor.redact import detectors
 from sockdoctor.redact.placeholders import PLACEHOLDER_RE, Entry, Mapping
