@@ -85,7 +85,10 @@ def main() -> int:
             return 0
         if os.environ.get("CHECK_BENCH_PROFILE"):
             subprocess.run([sys.executable, "-m", "cProfile", "-s", "cumtime", "-m", "sockdoctor", "check", "--nginx-conf", str(conf), "--format", "json", "--output", "/dev/null"])
-        check = [sys.executable, "-m", "sockdoctor", "check", "--nginx-conf", str(conf), "--format", "json"]
+        # the command users run: the installed console script (no runpy), else python -m
+        script = Path(sys.executable).parent / "sockdoctor"
+        check = [str(script)] if script.exists() else [sys.executable, "-m", "sockdoctor"]
+        check += ["check", "--nginx-conf", str(conf), "--format", "json"]
         times, status = interleaved({"nginx -T": base + ["-T"], "sockdoctor check": check,
                                      "check --no-probe": check + ["--no-probe"]}, args.repeat)
         print(f"sockets: {len(held)} ({args.layout} layout), {args.repeat} interleaved runs")
