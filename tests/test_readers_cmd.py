@@ -248,6 +248,12 @@ def test_ss_plain_rows_read_as_the_full_pattern_reads_them(fields, gap):
         assert row == (m.group("netid") or "", m.group("state"), m.group("rq"), m.group("sq"), m.group("local"),
                        m.group("ino")), line
         assert m.group("proc") is None
+    for header in ("Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port Process",
+                   "Netid State Recv-Q Send-Q Local Address:Port Peer Address:Port",
+                   "State Recv-Q Send-Q Local Address:Port Peer Address:Port",
+                   "Num       RefCount Protocol Flags    Type St Inode Path"):
+        assert ss._HEADER.match(header) or ss._PROC_HEAD.match(header)
+        assert ss._plain_row(header) is None  # read() tries rows before headers
 
 
 def test_ss_counts_and_empty_filtered_output():

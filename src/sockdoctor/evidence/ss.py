@@ -102,16 +102,18 @@ def read(chunk: Chunk) -> list:
     for idx, raw in enumerate(lines):
         line = raw.rstrip("\r")
         s = line.strip()
-        if not s or _HEADER.match(s) or _PROC_HEAD.match(s):
+        if not s:
             continue
-        src = chunk.source(idx, line)
-        row = _plain_row(s)
+        row = _plain_row(s)  # never a header: tried first, as nearly every line is a row
         if row is not None:
             netid, state, rq, sq, local, ino = row
             out.append(Listener(None if local == "*" else local, _TYPES.get(netid, "stream"), state, int(rq), int(sq),
-                                src, inode=None if ino == "*" else int(ino)))
+                                chunk.source(idx, line), inode=None if ino == "*" else int(ino)))
             rows += 1
             continue
+        if _HEADER.match(s) or _PROC_HEAD.match(s):
+            continue
+        src = chunk.source(idx, line)
         m = _ROW.match(s)
         if m:
             local = m.group("local")
