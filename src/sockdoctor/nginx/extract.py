@@ -97,6 +97,9 @@ class _Sources:
         return Source(pf.input, pf.first_line + d.line - 1, d.column, self.text(d.file, d.line))
 
 
+_EXTRACTED = frozenset(PASS_DIRECTIVES) | {"server", "listen", "user", "pid", "error_log"}  # what extract reads
+
+
 @_gc_paused
 def extract(payload: Payload, name: str | None = None) -> NginxConfigRecord:
     """Walk the configuration (includes expanded, each in its including context) and collect the
@@ -115,6 +118,8 @@ def extract(payload: Payload, name: str | None = None) -> NginxConfigRecord:
 
     for d, parents in walk(payload):
         name_ = d.directive
+        if name_ not in _EXTRACTED:
+            continue
         if name_ in PASS_DIRECTIVES:
             if d.args:
                 target = socket_target(name_, d.args[0])
