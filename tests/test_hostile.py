@@ -204,3 +204,17 @@ def test_cli_in_process_on_mutations(tmp_path_factory, data):
     f.write_bytes(data)
     out = f.with_suffix(".out")
     assert cli.main(["diagnose", "--format", "json", "-o", str(out), str(f)]) in (0, 1, 2)
+
+
+def test_excerpt_whose_header_does_not_read_is_not_edited_at_a_line_it_lacks():
+    """Found by test_diagnose_never_raises: an `nginx -T | sed` excerpt whose `# configuration
+    file` header is damaged reads as a short file of the same name as the `grep -n` reference's,
+    whose line 71 it does not have; the fix planner indexed past its end."""
+    from shared_paths import SHARED_STR
+
+    paste = open(SHARED_STR + "/cases/04-amazonlinux-uwsgi-socket-in-home-0700/paste.txt").read()
+    damaged = paste.replace("# configuration file /etc/nginx/conf.d/seminar-api.conf:",
+                            "\x00 configuration file /etc/nginx/conf.d/seminar-api.conf:")
+    assert damaged != paste
+    report = engine.diagnose({"paste.txt": damaged}).to_json()
+    assert report["findings"][0]["cause"] == "parent_dir_no_search"

@@ -142,10 +142,11 @@ def _service_running(host, producer):
 
 
 def _nginx_line(host, ref):
-    """(path, lines, index) of an nginx directive when the file was given."""
+    """(path, lines, index) of an nginx directive when the file was given (a text of that name too
+    short for the reference's line, e.g. an excerpt whose header did not read, is not that file)."""
     for n in host.nginx:
         lines = n.files.get(ref.file) if hasattr(n.files, "get") else None
-        if lines:
+        if lines and 0 < ref.file_line <= len(lines):
             return ref.file, lines, ref.file_line - 1
     return None
 
