@@ -12,7 +12,7 @@ from dataclasses import field
 import pytest
 
 from sockdoctor import access as A
-from sockdoctor._dataclass import dataclass as fast_dataclass
+from sockdoctor._dataclass import dataclass as fast_dataclass, field_values
 
 
 # --- access: the path-free per-node cache (_ANY_PATH) -------------------------------------------
@@ -67,7 +67,7 @@ def test_fast_dataclass_behaves_like_the_stdlib(frozen, slots):
     for cls in _PAIRS[frozen, slots]:
         a, b = cls("x", 1, ["t"], "s1"), cls("x", 1, ["t"], "s2")
         row = [repr(a), a == b, a == cls("x", 2), a.__eq__(object()), cls.__match_args__,
-               [f.name for f in dataclasses.fields(cls)], dataclasses.asdict(a),
+               [f.name for f in dataclasses.fields(cls)], dataclasses.asdict(a), field_values(a),
                repr(dataclasses.replace(a, line=5)), cls("y").tags is not cls("y").tags,
                repr(copy.copy(a)), repr(copy.deepcopy(a)), repr(pickle.loads(pickle.dumps(a))),
                cls.__hash__ is None, hasattr(a, "__dict__"), getattr(cls, "__slots__", None)]
@@ -220,6 +220,7 @@ def test_lazy_patterns_compile_on_first_use_and_answer_as_re_does():
 
     from sockdoctor import _lazyre
 
+    assert _lazyre.compile("a+").compiled.fullmatch("aa")  # .compiled as the first use
     lazy = _lazyre.compile(r"(?P<word>[a-z]+)(\d*)", re.I)
     assert "compiled" not in lazy.__dict__  # nothing compiled at definition
     real = re.compile(r"(?P<word>[a-z]+)(\d*)", re.I)

@@ -99,8 +99,8 @@ def _tree(tmp_path, sock_mode=0o660):
 
 
 def test_rows_of_sibling_sockets_are_decided_each_on_its_own_metadata(tmp_path):
-    """The table decides sockets of one directory with the same metadata once; each verdict is
-    still the one a walk of that socket alone gives."""
+    """Sockets of one directory that differ in mode, owner, group or by being a symlink: each
+    row's verdict is the one a walk of that socket alone gives."""
     from sockdoctor.access import components_for, decide, node_from_record
     from sockdoctor.commands.check import socket_rows, static_creds
 

@@ -10,7 +10,8 @@ the frozen ``__setattr__`` are shared closures, and ``__init__`` (the one whose 
 compiled as dataclasses writes it, on its first call. ``__dataclass_fields__`` and
 ``__dataclass_params__`` are the stdlib's own objects, made (importing ``dataclasses``) the first
 time anything asks for them, so ``dataclasses.fields()``, ``replace()``, ``asdict()`` and
-``is_dataclass()`` work as usual. ``field`` and ``replace`` here are the ones to import in sockdoctor.
+``is_dataclass()`` work as usual. ``field``, ``replace`` and ``field_values`` here are the ones to
+import in sockdoctor.
 
 What the fast path does not model goes to ``dataclasses.dataclass`` unchanged: Python 3.13 and
 later (which compile a class's methods in one go), ``eq=False``, dataclass bases,
@@ -73,6 +74,17 @@ def replace(obj, /, **changes):
     return obj.__class__(**changes)
 
 
+def field_values(obj) -> dict:
+    """An instance's fields and their values, in field order (shallow: ``dataclasses.asdict``
+    copies nested values deeply, and imports ``dataclasses``)."""
+    specs = getattr(type(obj), _SPECS, None)
+    if specs is None:  # built by the stdlib
+        import dataclasses
+
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return {f.name: getattr(obj, f.name) for f in specs}
+
+
 def dataclass(cls=None, /, *, frozen: bool = False, slots: bool = False, eq: bool = True):
     def wrap(c):
         if _NATIVE or not eq or _unusual(c):
@@ -84,8 +96,7 @@ def dataclass(cls=None, /, *, frozen: bool = False, slots: bool = False, eq: boo
 def _unusual(cls) -> bool:
     """What the fast path does not model, left to the stdlib: dataclass bases (frozen-ness is
     checked across them), methods written in the class body (but __repr__, which is simply kept),
-    init=False and keyword-only fields,
-    ClassVar and InitVar pseudo-fields."""
+    init=False and keyword-only fields, ClassVar and InitVar pseudo-fields."""
     if any("__dataclass_fields__" in base.__dict__ for base in cls.__mro__[1:]):
         return True
     if any(name in cls.__dict__ for name in _MADE if name != "__repr__"):  # a written __repr__ is kept
@@ -182,20 +193,7 @@ def _build(cls, frozen: bool, eq: bool, slots: bool = False):
         hashed = _getter(f.name for f in fields if (f.hash if f.hash is not None else f.compare))
         names = frozenset(f.name for f in fields)
 
-        def __hash__(self):
-            # frozen: the hash is computed once (the analysis keys its caches on walks of Nodes
-            # and on Creds, tens of thousands of times per run)
-            try:
-                return self.__dict__[_HASH]
-            except KeyError:
-                h = self.__dict__[_HASH] = hash(hashed(self))
-                return h
-
-        def __getstate__(self):  # another process hashes strings differently
-            state = self.__dict__
-            return {k: v for k, v in state.items() if k != _HASH} if _HASH in state else state
-
-        if slots:  # no __dict__ to keep a hash in; pickled as the stdlib does frozen slots classes
+        if slots:  # no __dict__ to keep a hash in; pickled as the stdlib pickles frozen slots classes
             def __hash__(self):
                 return hash(hashed(self))
 
@@ -207,6 +205,19 @@ def _build(cls, frozen: bool, eq: bool, slots: bool = False):
                     object.__setattr__(self, f.name, value)
             cls.__setstate__ = __setstate__
             __setstate__.__qualname__ = f"{cls.__qualname__}.__setstate__"
+        else:
+            def __hash__(self):
+                # computed once: the analysis keys its caches on walks of Nodes and on Creds, tens
+                # of thousands of times per run
+                try:
+                    return self.__dict__[_HASH]
+                except KeyError:
+                    h = self.__dict__[_HASH] = hash(hashed(self))
+                    return h
+
+            def __getstate__(self):  # without the hash: another process hashes strings differently
+                state = self.__dict__
+                return {k: v for k, v in state.items() if k != _HASH} if _HASH in state else state
 
         def __setattr__(self, name, value):
             if type(self) is cls or name in names:

@@ -1,8 +1,8 @@
 """``re.compile`` deferred to the first use.
 
-The readers compile their patterns at import, and a process reads only some kinds of input:
-`sockdoctor check` imports about fifty module-level patterns and uses ten (the other forty cost
-5-8 ms of every start). A pattern from here compiles the first time one of its attributes is read,
+The readers (``sockdoctor.evidence``) define their patterns at module level, and a process reads
+only some kinds of input: `sockdoctor check` imports about fifty of them and uses ten (compiling
+the other forty cost 5-8 ms of every start). Every reader's module-level pattern comes from here. A pattern from here compiles the first time one of its attributes is read,
 then keeps the compiled pattern's methods on itself, so later calls cost what they cost on an
 ``re.Pattern``. It is not an ``re.Pattern``: pass ``.compiled`` where one is required.
 """
@@ -21,9 +21,13 @@ class LazyPattern:
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
-        compiled = re.compile(*self.__dict__["_args"])
-        self.__dict__.update({k: getattr(compiled, k) for k in _KEPT}, compiled=compiled)
-        return getattr(compiled, name)
+        if "compiled" not in self.__dict__:
+            compiled = re.compile(*self.__dict__["_args"])
+            self.__dict__.update({k: getattr(compiled, k) for k in _KEPT}, compiled=compiled)
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def __repr__(self) -> str:
         return f"LazyPattern({self.__dict__['_args'][0]!r})"

@@ -830,6 +830,26 @@ def _follow(link: Node, parent: Node | None, creds: Creds,
 
 # --- building the walk ---------------------------------------------------------------------------
 
+def plain_path(path: str) -> bool:
+    """Absolute, with no empty, ``.`` or ``..`` name: its walk is its directories' walk and itself
+    (unless one of them is a symlink)."""
+    return path.startswith("/") and "//" not in path and "/./" not in path and "/../" not in path \
+        and not path.endswith(("/.", "/..", "/"))
+
+
+def dir_walk(memo: dict, directory: str, step: Callable[[str], Any]) -> list | None:
+    """The walk down to ``directory`` (``""`` for ``/``), remembered in ``memo`` so the sockets
+    of a host share the walks of their common directories: ``step(path)`` gives the component for
+    one directory, or None when the walk cannot go through it plainly (a symlink, missing, not a
+    directory); then the walk is None for everything below, and nothing below is looked up."""
+    if directory in memo:
+        return memo[directory]
+    above = [] if directory == "" else dir_walk(memo, directory.rpartition("/")[0], step)
+    component = step(directory or "/") if above is not None else None
+    walk = memo[directory] = None if component is None else [*above, component]
+    return walk
+
+
 def components_for(path: str, known: Mapping[str, Node] | Callable[[str], Node | None],
                    max_symlinks: int = MAXSYMLINKS) -> list[Node]:
     """The walk the kernel makes for ``path``, from the nodes the evidence shows.

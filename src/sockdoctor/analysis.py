@@ -19,14 +19,15 @@ EXCLUSIVE = [
 
 
 def analyse(ev, *, distro=None, nginx_user=None, static_only=False) -> Report:
-    """Pauses the cyclic garbage collector while it runs: the analysis allocates many small,
-    acyclic objects, and on a 50,000-site fleet repeated GC passes over the evidence cost more
-    than the analysis itself."""
     return analyse_with_model(ev, distro=distro, nginx_user=nginx_user, static_only=static_only)[0]
 
 
 def analyse_with_model(ev, *, distro=None, nginx_user=None, static_only=False) -> tuple[Report, model.Host]:
-    """``analyse``, and the host model it reasoned on (`check` reads its decisions back)."""
+    """The report, and the host model it reasoned on (`check` reads its decisions back).
+
+    Pauses the cyclic garbage collector while it runs: the analysis allocates many small,
+    acyclic objects, and on a 50,000-site fleet repeated GC passes over the evidence cost more
+    than the analysis itself."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -466,33 +466,21 @@ def components(host: Host, path: str) -> list[access.Node]:
                                                                    n.source, n.uid, n.gid, n.has_acl))
     def lookup(p: str):
         return known.get(p) or base.get(p) or _standard(host, p, path)
-    if parent not in known and path.startswith("/") and "//" not in path and "/./" not in path \
-            and "/../" not in path and not path.endswith(("/.", "/..", "/")):
-        head = _dir_walk(host, path.rpartition("/")[0], lookup)
-        if head is not None:
+    if parent not in known and access.plain_path(path):
+        head = access.dir_walk(host.__dict__.setdefault("_dir_walks", {}), path.rpartition("/")[0],
+                               lambda p: _plain_dir(p, lookup))
+        if head is not None:  # thousands of sockets share their upper directories
             node = lookup(path) or access.Node(path, "unknown")
             if node.type != "symlink":
                 return [*head, node]
     return access.components_for(path, lookup)
 
 
-def _dir_walk(host: Host, directory: str, lookup) -> list[access.Node] | None:
-    """The walk down to ``directory`` (``""`` for ``/``) when every component is a directory
-    or not shown, remembered per host: thousands of sockets share their upper directories.
-    None when the walk is not that plain (a symlink, something missing or not a directory):
-    ``components_for`` then walks the whole path."""
-    walks = host.__dict__.setdefault("_dir_walks", {})
-    if directory in walks:
-        return walks[directory]
-    if directory == "":
-        node = lookup("/") or access.Node("/", "unknown")
-        walk = [node] if node.type in ("dir", "unknown") else None
-    else:
-        above = _dir_walk(host, directory.rpartition("/")[0], lookup)
-        node = lookup(directory) or access.Node(directory, "unknown")
-        walk = [*above, node] if above is not None and node.type in ("dir", "unknown") else None
-    walks[directory] = walk
-    return walk
+def _plain_dir(path: str, lookup) -> access.Node | None:
+    """The directory as the walk sees it when the walk goes through it plainly: a directory, or
+    not shown (``components_for`` walks on through unknowns too)."""
+    node = lookup(path) or access.Node(path, "unknown")
+    return node if node.type in ("dir", "unknown") else None
 
 
 def _standard(host: Host, p: str, target: str) -> access.Node | None:

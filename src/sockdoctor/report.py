@@ -1,7 +1,7 @@
 """Findings, fixes and the report: the plain data every front end renders (contract.md JSON)."""
 from __future__ import annotations
 
-from sockdoctor._dataclass import dataclass, field
+from sockdoctor._dataclass import dataclass, field, field_values
 from sockdoctor.evidence.records import Source
 
 TYPE_CHECKING = False  # typing is not imported at run time (start-up time)
@@ -41,8 +41,7 @@ class Finding:
             "confidence": round(self.confidence, 2),
             "socket": self.socket,
             "summary": self.summary,
-            "origin": {"component": self.origin.component, "setting": self.origin.setting, "source": self.origin.source}
-            if self.origin else None,
+            "origin": field_values(self.origin) if self.origin else None,
             "evidence": [{"input": s.input, "line": s.line, "text": s.text} for s in self.evidence],
             "trace": list(self.trace),
         }

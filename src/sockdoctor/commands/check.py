@@ -84,7 +84,6 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult], host=None) -> l
     hidden = {r.data["path"] for r in col.records
               if isinstance(r, LogFact) and r.kind == "mount_namespace_missing" and r.data.get("pid") is not None}
     rows = []
-    verdicts: dict[tuple, tuple[str, int | None]] = {}
     for use in col.sockets:
         node = col.nodes.get(use.path)
         shown = "(missing)" if node is None or node.type == "missing" else \
@@ -96,22 +95,9 @@ def socket_rows(col: Collection, probes: dict[str, ProbeResult], host=None) -> l
         if use.path in hidden:  # the worker's walk ends at a name its namespace does not have
             row["verdict"], row["predicted_errno"] = "denied (not in the worker's mount namespace)", 2
         elif creds is not None:
-            parent = use.path.rpartition("/")[0]
-            key = None
-            if col.dir_walks.get(parent) is not None and node is not None and node.type != "symlink" \
-                    and use.path not in col.acls:
-                # the same directories and the same file metadata: the same verdict
-                key = (parent, node.type, node.mode, node.uid, node.gid, node.owner, node.group, node.has_acl,
-                       node.selinux_label)
-            if key is None or key not in verdicts:
-                d = analysed(use.path) or decide(creds, components_for(use.path, as_node))
-                verdict = "allowed" if d.allowed else ("unknown" if d.allowed is None else f"denied ({d.reason})")
-                found = verdict, 0 if d.allowed else d.errno
-                if key is not None:
-                    verdicts[key] = found
-            else:
-                found = verdicts[key]
-            row["verdict"], row["predicted_errno"] = found
+            d = analysed(use.path) or decide(creds, components_for(use.path, as_node))
+            row["verdict"] = "allowed" if d.allowed else ("unknown" if d.allowed is None else f"denied ({d.reason})")
+            row["predicted_errno"] = 0 if d.allowed else d.errno
         result = probes.get(use.path)
         if result is not None:
             row["probe"] = result.text()

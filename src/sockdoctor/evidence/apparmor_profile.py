@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ConfigFile, Setting
 
 KIND = "apparmor_profile"
 
-_INCLUDE = re.compile(r"^\s*#?include(?:\s+if\s+exists)?\s+(?P<what><[^>]+>|\"[^\"]+\"|\S+)\s*$")
-_PROFILE = re.compile(r"^\s*(?:profile\s+(?P<name>\S+)(?:\s+(?P<attach>/\S+))?|(?P<path>/\S+|@\{\w+\}\S*))"
-                      r"(?:\s+flags\s*=\s*\([^)]*\))?\s*\{\s*(?:#.*)?$")
-_HAT = re.compile(r"^\s*(?:\^|hat\s+)(?P<name>\S+)\s*\{\s*$")
-_TRAILING_COMMENT = re.compile(r"\s#[^\"]*$")
+_INCLUDE = _lazyre.compile(r"^\s*#?include(?:\s+if\s+exists)?\s+(?P<what><[^>]+>|\"[^\"]+\"|\S+)\s*$")
+_PROFILE = _lazyre.compile(r"^\s*(?:profile\s+(?P<name>\S+)(?:\s+(?P<attach>/\S+))?|(?P<path>/\S+|@\{\w+\}\S*))"
+                           r"(?:\s+flags\s*=\s*\([^)]*\))?\s*\{\s*(?:#.*)?$")
+_HAT = _lazyre.compile(r"^\s*(?:\^|hat\s+)(?P<name>\S+)\s*\{\s*$")
+_TRAILING_COMMENT = _lazyre.compile(r"\s#[^\"]*$")
 
 
 def _rule_body(text: str) -> str | None:
@@ -33,7 +34,7 @@ def _rule_body(text: str) -> str | None:
     return body or None
 _CLASSES = {"capability", "network", "unix", "signal", "ptrace", "dbus", "mount", "umount", "remount", "pivot_root",
             "change_profile", "rlimit", "set", "file", "link", "userns", "mqueue", "io_uring", "all"}
-_PERMS = re.compile(r"^[rwaxmlkdixPUCpuc]+$")
+_PERMS = _lazyre.compile(r"^[rwaxmlkdixPUCpuc]+$")
 
 
 def _rule_class(body: str) -> str:

@@ -2,20 +2,20 @@
 records in audit.log, `<no matches>`, and `audit2why` / `audit2allow -w` explanations."""
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import AvcDenial, LogFact, ReadWarning, Source
 
 KIND = "audit"
 
-_TYPE = re.compile(r"^(?:node=\S+ )?type=(?P<type>[A-Z_]+) msg=audit\((?P<stamp>[^)]*)\)\s*:")
-_AVC = re.compile(r"avc:\s+(?P<verdict>denied|granted)\s+\{\s*(?P<perms>[^}]*)\}\s+for\s+(?P<rest>.*)$")
-_SEP = re.compile(r"^----\s*$|^time->")
-_NOMATCH = re.compile(r"^<no matches>$")
-_WHY_HEAD = re.compile(r"^\s*Was caused by:\s*$")
-_BOOL = re.compile(r"The boolean (?P<b>\w+) was set incorrectly|setsebool -P (?P<b2>\w+) (?:1|on|true)")
+_TYPE = _lazyre.compile(r"^(?:node=\S+ )?type=(?P<type>[A-Z_]+) msg=audit\((?P<stamp>[^)]*)\)\s*:")
+_AVC = _lazyre.compile(r"avc:\s+(?P<verdict>denied|granted)\s+\{\s*(?P<perms>[^}]*)\}\s+for\s+(?P<rest>.*)$")
+_SEP = _lazyre.compile(r"^----\s*$|^time->")
+_NOMATCH = _lazyre.compile(r"^<no matches>$")
+_WHY_HEAD = _lazyre.compile(r"^\s*Was caused by:\s*$")
+_BOOL = _lazyre.compile(r"The boolean (?P<b>\w+) was set incorrectly|setsebool -P (?P<b2>\w+) (?:1|on|true)")
 
 
 def detect(chunk: Chunk) -> Detection | None:

@@ -9,6 +9,7 @@ import posixpath
 import re
 from collections.abc import Callable, Iterable
 
+from sockdoctor import _lazyre
 from sockdoctor._dataclass import dataclass
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk
@@ -19,7 +20,7 @@ _FILE_PRINTERS = {"cat", "head", "tail", "less", "more", "bat", "batcat", "nl", 
                   "grep", "egrep", "sed", "awk", "cut", "strings", "sudoedit", "vi", "vim", "nano"}
 # Options of those commands that take a value (so the value is not taken for the file).
 _VALUE_OPTS = {"-n", "-c", "-e", "-f", "-m", "-A", "-B", "-C", "-d", "--lines", "--bytes"}
-_HEADER_PATH = re.compile(r"^\s*(?:#+|;+)\s*(/[^\s()]+)(?:\s.*)?$")
+_HEADER_PATH = _lazyre.compile(r"^\s*(?:#+|;+)\s*(/[^\s()]+)(?:\s.*)?$")
 
 
 def file_lines(text: str) -> list[str]:
@@ -147,7 +148,7 @@ class IniEntry:
     commented: bool = False
 
 
-_SECTION = re.compile(r"^\s*\[([^\]\n]*)\]\s*(?:[;#].*)?$")
+_SECTION = _lazyre.compile(r"^\s*\[([^\]\n]*)\]\s*(?:[;#].*)?$")
 
 
 @dataclass(frozen=True)

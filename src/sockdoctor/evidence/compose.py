@@ -14,12 +14,13 @@ import re
 
 import yaml
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command, split
 from sockdoctor.evidence.records import ContainerSpec, Setting
 
-_DEEP = re.compile(r"[\[{](?:\s*[\[{]){100}")
+_DEEP = _lazyre.compile(r"[\[{](?:\s*[\[{]){100}")
 
 KIND = "compose"
 

@@ -17,6 +17,7 @@ import json
 import re
 import shlex
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command, split
@@ -28,8 +29,8 @@ INSTRUCTIONS = {"FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "A
                 "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL"}
 ACCOUNT_COMMANDS = {"useradd", "groupadd", "adduser", "addgroup", "usermod", "gpasswd", "chown", "chmod", "install",
                     "mkdir", "setfacl", "chgrp", "deluser", "delgroup", "userdel", "groupmod"}
-_INSTR = re.compile(r"^\s*([A-Za-z]+)(?:\s+(.*))?$", re.S)
-_HEREDOC = re.compile(r"<<-?\s*[\"']?(\w+)[\"']?")
+_INSTR = _lazyre.compile(r"^\s*([A-Za-z]+)(?:\s+(.*))?$", re.S)
+_HEREDOC = _lazyre.compile(r"<<-?\s*[\"']?(\w+)[\"']?")
 
 
 def detect(chunk: Chunk) -> Detection | None:

@@ -4,18 +4,18 @@ A plain path says only that the object exists; its type is taken from `-type` in
 when the paste shows it."""
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import FileNode, LogFact, ReadWarning
 
 KIND = "find"
 
-_PATH = re.compile(r"^(?:/|\./)\S(?:.*\S)?$|^/$")
-_LS = re.compile(r"^\s*(?P<inode>\d+)\s+\d+\s+(?P<mode>" + co.MODE_RE + r")[.+]?\s+\d+\s+(?P<owner>\S+)\s+(?P<group>\S+)\s+"
-                 r"(?:\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+\S+\s+(?P<name>.+)$")
-_ERR = re.compile(r"^find: ['‘\"]?(?P<path>.+?)['’\"]?: (?P<why>.+)$")
+_PATH = _lazyre.compile(r"^(?:/|\./)\S(?:.*\S)?$|^/$")
+_LS = _lazyre.compile(r"^\s*(?P<inode>\d+)\s+\d+\s+(?P<mode>" + co.MODE_RE + r")[.+]?\s+\d+\s+(?P<owner>\S+)\s+(?P<group>\S+)\s+"
+                      r"(?:\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+\S+\s+(?P<name>.+)$")
+_ERR = _lazyre.compile(r"^find: ['‘\"]?(?P<path>.+?)['’\"]?: (?P<why>.+)$")
 _TYPES = {"s": "socket", "d": "dir", "f": "file", "l": "symlink", "p": "fifo", "c": "char", "b": "block"}
 
 

@@ -5,17 +5,17 @@ command shows the absolute argument, or when no command is shown and the name ha
 """
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import AclEntry, AclRecord, ReadWarning
 
 KIND = "getfacl"
 
-_HEAD = re.compile(r"^# (?P<key>file|owner|group|flags): ?(?P<val>.*)$")
-_ENTRY = re.compile(r"^(?P<default>default:|d:)?(?P<tag>user|group|mask|other|u|g|m|o):(?P<q>[^:]*):(?P<perms>[rwxX-]{3})"
-                    r"(?:\s+#effective:\s*(?P<eff>[rwx-]{3}))?\s*$")
+_HEAD = _lazyre.compile(r"^# (?P<key>file|owner|group|flags): ?(?P<val>.*)$")
+_ENTRY = _lazyre.compile(r"^(?P<default>default:|d:)?(?P<tag>user|group|mask|other|u|g|m|o):(?P<q>[^:]*):(?P<perms>[rwxX-]{3})"
+                         r"(?:\s+#effective:\s*(?P<eff>[rwx-]{3}))?\s*$")
 _TAGS = {"u": "user", "g": "group", "m": "mask", "o": "other"}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command
@@ -30,9 +31,9 @@ SETTINGS = {"bind", "workers", "worker_class", "threads", "worker_connections", 
             "worker_tmp_dir", "tmp_upload_dir", "secure_scheme_headers", "access_log_format", "logconfig",
             "syslog", "statsd_host", "certfile", "keyfile", "reuse_port", "sendfile", "pythonpath", "limit_request_line"}
 SOCKET_SETTINGS = {"bind", "umask", "user", "group", "initgroups", "backlog"}
-_ASSIGN = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.+?)\s*$")
+_ASSIGN = _lazyre.compile(r"^([A-Za-z_]\w*)\s*=\s*(.+?)\s*$")
 _NOWHERE = Source("", 0)
-_PROCFILE = re.compile(r"^[\w-]+:\s+(?P<cmd>.+)$")
+_PROCFILE = _lazyre.compile(r"^[\w-]+:\s+(?P<cmd>.+)$")
 
 
 def _command_lines(lines: list[str]) -> list[tuple[int, str]]:

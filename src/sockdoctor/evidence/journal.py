@@ -41,57 +41,58 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import LogFact, Source
 
 KIND = "journal"
 
-_COMPOSE = re.compile(r"^(?P<svc>[\w.-]+)\s+\|\s?(?P<rest>.*)$")
-_SYSLOG = re.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*) "
-                     r"(?P<host>\S+) (?P<ident>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)$")
-_DOCKER_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? ")
-_GUNICORN = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [+-]\d{4})?\] \[(?P<pid>\d+)\] \[(?P<level>[A-Z]+)\] "
-                       r"(?P<msg>.*)$")
-_SUPERVISORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (?P<level>[A-Z]+) (?P<msg>.*)$")
-_FPM = re.compile(r"^\[\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?\] (?P<level>[A-Z]+): (?P<msg>.*)$")
-_NGINX_ERR = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:debug|info|notice|warn|error|crit|alert|emerg)\] ")
-_NGINX_STDERR = re.compile(r"^nginx: \[(?:warn|error|crit|alert|emerg)\] ")
-_ACCESS = re.compile(r'^\S+ - \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:[^\]]+\] "')
+_COMPOSE = _lazyre.compile(r"^(?P<svc>[\w.-]+)\s+\|\s?(?P<rest>.*)$")
+_SYSLOG = _lazyre.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\S*) "
+                          r"(?P<host>\S+) (?P<ident>[^\s\[:]+)(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)$")
+_DOCKER_TS = _lazyre.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? ")
+_GUNICORN = _lazyre.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [+-]\d{4})?\] \[(?P<pid>\d+)\] \[(?P<level>[A-Z]+)\] "
+                            r"(?P<msg>.*)$")
+_SUPERVISORD = _lazyre.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (?P<level>[A-Z]+) (?P<msg>.*)$")
+_FPM = _lazyre.compile(r"^\[\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d(?:\.\d+)?\] (?P<level>[A-Z]+): (?P<msg>.*)$")
+_NGINX_ERR = _lazyre.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(?:debug|info|notice|warn|error|crit|alert|emerg)\] ")
+_NGINX_STDERR = _lazyre.compile(r"^nginx: \[(?:warn|error|crit|alert|emerg)\] ")
+_ACCESS = _lazyre.compile(r'^\S+ - \S+ \[\d\d/[A-Z][a-z]{2}/\d{4}:[^\]]+\] "')
 
-_UNIT_MSG = re.compile(r"^(?P<unit>[\w@.:\\-]+\.(?:service|socket|mount|timer|scope|slice|path)): (?P<rest>.*)$")
+_UNIT_MSG = _lazyre.compile(r"^(?P<unit>[\w@.:\\-]+\.(?:service|socket|mount|timer|scope|slice|path)): (?P<rest>.*)$")
 
 # (regex, kind, data builder) for application messages, tried in order on the unframed message.
-_USERMOD = re.compile(r"add '(?P<user>[^']+)' to group '(?P<group>[^']+)'")
-_GPASSWD = re.compile(r"user (?P<user>\S+) added by \S+ to group (?P<group>\S+)")
-_GROUPADD = re.compile(r"new group: name=(?P<group>[^,\s]+), GID=(?P<gid>\d+)")
-_UWSGI_BOUND = re.compile(r"uwsgi socket (?P<n>\d+) bound to (?P<fam>UNIX|TCP|UDP) address (?P<addr>\S+) fd (?P<fd>\d+)")
-_UWSGI_QUEUE = re.compile(r"\*\*\* uWSGI listen queue of socket \"?(?P<sock>[^\"]*?)\"? \(fd: (?P<fd>\d+)\) full !!! "
-                          r"\((?P<q>\d+)/(?P<b>\d+)\)")
-_UWSGI_BACKLOG = re.compile(r"your server socket listen backlog is limited to (?P<b>\d+) connections")
-_UWSGI_PRIV = re.compile(r"dropping root privileges (?P<when>.+)$")
-_UWSGI_SETID = re.compile(r"^set(?P<which>uid|gid)\(\) to (?P<id>\d+)")
-_UWSGI_INI = re.compile(r"getting (?P<fmt>INI|YAML|XML|JSON) configuration from (?P<path>\S+)")
-_UWSGI_NOCONF = re.compile(r"unable to load configuration from (?P<path>\S+)")
-_SYSCALL_ERR = re.compile(r"^(?P<call>chown|bind|chmod|listen|socket)\(\): (?P<reason>[^\[]+?)\s*\[(?P<where>[^\]]+)\]")
-_GUNI_LISTEN = re.compile(r"^Listening at: (?P<addr>\S+)(?: \((?P<pid>\d+)\))?")
-_GUNI_INUSE = re.compile(r"^Connection in use: (?P<addr>.+)$")
-_GUNI_CANT = re.compile(r"^Can't connect to (?P<addr>.+)$")
-_GUNI_INVALID = re.compile(r"^Invalid address: (?P<addr>.+)$")
-_PY_OSERROR = re.compile(r"(?P<exc>PermissionError|FileNotFoundError|OSError|FileExistsError): \[Errno (?P<errno>\d+)\] "
-                         r"(?P<reason>[^:]+): '(?P<path>[^']+)'")
-_PUMA_LISTEN = re.compile(r"^\* (?:Listening on|Activated|Inherited) (?P<addr>\S+)")
-_UNICORN_LISTEN = re.compile(r"listening on addr=(?P<addr>\S+) fd=(?P<fd>\d+)")
-_FPM_BIND = re.compile(r"unable to bind listening socket for address '(?P<addr>[^']+)': (?P<reason>.+?)(?: \(\d+\))?$")
-_FPM_CHOWN = re.compile(r"(?:\[pool (?P<pool>[^\]]+)\] )?failed to chown\(\) the socket '(?P<path>[^']+)'(?:: (?P<reason>.+))?")
-_FPM_NOGID = re.compile(r"\[pool (?P<pool>[^\]]+)\] cannot get gid for group '(?P<group>[^']+)'")
-_FPM_NOUID = re.compile(r"\[pool (?P<pool>[^\]]+)\] cannot get uid for user '(?P<user>[^']+)'")
-_FPM_ACL = re.compile(r"\[pool (?P<pool>[^\]]+)\] ACL set, (?P<setting>listen\.(?:owner|group)) = '[^']*' is ignored")
-_FPM_NOTROOT = re.compile(r"\[pool (?P<pool>[^\]]+)\] '(?P<directive>\w+)' directive is ignored when FPM is not running as root")
-_SUP_EXITED = re.compile(r"^exited: (?P<name>\S+) \((?P<how>exit status (?P<status>\d+)|terminated by (?P<sig>\S+))"
-                         r"; not expected\)")
-_SUP_FATAL = re.compile(r"^gave up: (?P<name>\S+) entered FATAL state")
-_OOM = re.compile(r"(?:Out of memory|Memory cgroup out of memory): Killed process (?P<pid>\d+) \((?P<comm>[^)]*)\)")
+_USERMOD = _lazyre.compile(r"add '(?P<user>[^']+)' to group '(?P<group>[^']+)'")
+_GPASSWD = _lazyre.compile(r"user (?P<user>\S+) added by \S+ to group (?P<group>\S+)")
+_GROUPADD = _lazyre.compile(r"new group: name=(?P<group>[^,\s]+), GID=(?P<gid>\d+)")
+_UWSGI_BOUND = _lazyre.compile(r"uwsgi socket (?P<n>\d+) bound to (?P<fam>UNIX|TCP|UDP) address (?P<addr>\S+) fd (?P<fd>\d+)")
+_UWSGI_QUEUE = _lazyre.compile(r"\*\*\* uWSGI listen queue of socket \"?(?P<sock>[^\"]*?)\"? \(fd: (?P<fd>\d+)\) full !!! "
+                               r"\((?P<q>\d+)/(?P<b>\d+)\)")
+_UWSGI_BACKLOG = _lazyre.compile(r"your server socket listen backlog is limited to (?P<b>\d+) connections")
+_UWSGI_PRIV = _lazyre.compile(r"dropping root privileges (?P<when>.+)$")
+_UWSGI_SETID = _lazyre.compile(r"^set(?P<which>uid|gid)\(\) to (?P<id>\d+)")
+_UWSGI_INI = _lazyre.compile(r"getting (?P<fmt>INI|YAML|XML|JSON) configuration from (?P<path>\S+)")
+_UWSGI_NOCONF = _lazyre.compile(r"unable to load configuration from (?P<path>\S+)")
+_SYSCALL_ERR = _lazyre.compile(r"^(?P<call>chown|bind|chmod|listen|socket)\(\): (?P<reason>[^\[]+?)\s*\[(?P<where>[^\]]+)\]")
+_GUNI_LISTEN = _lazyre.compile(r"^Listening at: (?P<addr>\S+)(?: \((?P<pid>\d+)\))?")
+_GUNI_INUSE = _lazyre.compile(r"^Connection in use: (?P<addr>.+)$")
+_GUNI_CANT = _lazyre.compile(r"^Can't connect to (?P<addr>.+)$")
+_GUNI_INVALID = _lazyre.compile(r"^Invalid address: (?P<addr>.+)$")
+_PY_OSERROR = _lazyre.compile(r"(?P<exc>PermissionError|FileNotFoundError|OSError|FileExistsError): \[Errno (?P<errno>\d+)\] "
+                              r"(?P<reason>[^:]+): '(?P<path>[^']+)'")
+_PUMA_LISTEN = _lazyre.compile(r"^\* (?:Listening on|Activated|Inherited) (?P<addr>\S+)")
+_UNICORN_LISTEN = _lazyre.compile(r"listening on addr=(?P<addr>\S+) fd=(?P<fd>\d+)")
+_FPM_BIND = _lazyre.compile(r"unable to bind listening socket for address '(?P<addr>[^']+)': (?P<reason>.+?)(?: \(\d+\))?$")
+_FPM_CHOWN = _lazyre.compile(r"(?:\[pool (?P<pool>[^\]]+)\] )?failed to chown\(\) the socket '(?P<path>[^']+)'(?:: (?P<reason>.+))?")
+_FPM_NOGID = _lazyre.compile(r"\[pool (?P<pool>[^\]]+)\] cannot get gid for group '(?P<group>[^']+)'")
+_FPM_NOUID = _lazyre.compile(r"\[pool (?P<pool>[^\]]+)\] cannot get uid for user '(?P<user>[^']+)'")
+_FPM_ACL = _lazyre.compile(r"\[pool (?P<pool>[^\]]+)\] ACL set, (?P<setting>listen\.(?:owner|group)) = '[^']*' is ignored")
+_FPM_NOTROOT = _lazyre.compile(r"\[pool (?P<pool>[^\]]+)\] '(?P<directive>\w+)' directive is ignored when FPM is not running as root")
+_SUP_EXITED = _lazyre.compile(r"^exited: (?P<name>\S+) \((?P<how>exit status (?P<status>\d+)|terminated by (?P<sig>\S+))"
+                              r"; not expected\)")
+_SUP_FATAL = _lazyre.compile(r"^gave up: (?P<name>\S+) entered FATAL state")
+_OOM = _lazyre.compile(r"(?:Out of memory|Memory cgroup out of memory): Killed process (?P<pid>\d+) \((?P<comm>[^)]*)\)")
 
 _SIGNATURES = ("*** Starting uWSGI", "uwsgi socket", "spawned uWSGI", "uWSGI is running", "uWSGI http bound",
                "Listening at:", "Booting worker", "Starting gunicorn", "Puma starting", "* Listening on",

@@ -22,13 +22,14 @@ import re
 
 import yaml
 
+from sockdoctor import _lazyre
 from sockdoctor._dataclass import replace
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command
 from sockdoctor.evidence.records import ConfigFile, ContainerSpec, NginxConfigRecord, Setting
 
-_DEEP = re.compile(r"[\[{](?:\s*[\[{]){100}")
+_DEEP = _lazyre.compile(r"[\[{](?:\s*[\[{]){100}")
 
 KIND = "k8s"
 
@@ -213,8 +214,8 @@ def _read(chunk: Chunk) -> list:
 
 
 EMBEDDED_KINDS = ("nginx_config", "php_fpm", "uwsgi")
-_OTHER_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
-_NGINX_KEY = re.compile(r"nginx|^default\.conf$|\.nginx$", re.I)
+_OTHER_BREAKS = _lazyre.compile("\r(?!\n)|[\x85\u2028\u2029]")
+_NGINX_KEY = _lazyre.compile(r"nginx|^default\.conf$|\.nginx$", re.I)
 
 
 def _embedded_kind(key: str, text: str) -> str | None:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import AppArmorDenial, LogFact, ReadWarning, Source
 
 KIND = "kernel_log"
 
-_DMESG = re.compile(r"^\[\s*\d+\.\d+\]|^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d [\d:]{8} \d{4}\]")
-_KERN = re.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d [\d:]{8}|\d{4}-\d\d-\d\dT\S+) \S+ kernel: ")
-_KILLED = re.compile(r"(?:Out of memory|Memory cgroup out of memory): Killed process (?P<pid>\d+) \((?P<comm>[^)]*)\)(?P<rest>.*)$")
-_OOMKILL = re.compile(r"oom-kill:(?P<kv>\S+)")
+_DMESG = _lazyre.compile(r"^\[\s*\d+\.\d+\]|^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d [\d:]{8} \d{4}\]")
+_KERN = _lazyre.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d [\d:]{8}|\d{4}-\d\d-\d\dT\S+) \S+ kernel: ")
+_KILLED = _lazyre.compile(r"(?:Out of memory|Memory cgroup out of memory): Killed process (?P<pid>\d+) \((?P<comm>[^)]*)\)(?P<rest>.*)$")
+_OOMKILL = _lazyre.compile(r"oom-kill:(?P<kv>\S+)")
 
 
 def detect(chunk: Chunk) -> Detection | None:

@@ -10,23 +10,24 @@ from __future__ import annotations
 import posixpath
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import FileNode, LogFact, ReadWarning
 
 KIND = "ls"
 
-_LONG = re.compile(
+_LONG = _lazyre.compile(
     r"^(?:\s*(?P<inode>\d+)\s+)?(?P<mode>" + co.MODE_RE + r")(?P<flag>[.+@]?)\s+(?P<links>\d+)\s+(?P<rest>.*)$")
-_OLD_Z = re.compile(  # RHEL 6 `ls -Z`: mode owner group label name
+_OLD_Z = _lazyre.compile(  # RHEL 6 `ls -Z`: mode owner group label name
     r"^(?P<mode>" + co.MODE_RE + r")(?P<flag>[.+@]?)\s+(?P<owner>\S+)\s+(?P<group>\S+)\s+"
     r"(?P<label>[\w.-]+:[\w.-]+:[\w.-]+(?::[\w.,:-]+)?)\s+(?P<name>.+)$")
-_TOTAL = re.compile(r"^(?:total|insgesamt|totale?|合計|合计|итого|razem|totaal)\s+\d+[\d.,]*\s*[KMGkmg]?$", re.I)
-_DIR_HEADER = re.compile(r"^(?P<dir>/.*|\.{1,2}(?:/.*)?|[^\s:]+(?:/[^\s:]*)*):$")
-_CANNOT = re.compile(r"^(?:ls|busybox ls): (?:cannot access |cannot open directory )?['‘\"]?(?P<path>.+?)['’\"]?: (?P<why>.+)$")
-_LABEL = re.compile(r"^[\w.-]+:[\w.-]+:[\w.-]+(?::[\w.,:-]+)?$|^\?$")
-_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
-_SIZE = re.compile(r"^\d+(?:[.,]\d+)?[KMGTPE]?$|^\d+,$")
+_TOTAL = _lazyre.compile(r"^(?:total|insgesamt|totale?|合計|合计|итого|razem|totaal)\s+\d+[\d.,]*\s*[KMGkmg]?$", re.I)
+_DIR_HEADER = _lazyre.compile(r"^(?P<dir>/.*|\.{1,2}(?:/.*)?|[^\s:]+(?:/[^\s:]*)*):$")
+_CANNOT = _lazyre.compile(r"^(?:ls|busybox ls): (?:cannot access |cannot open directory )?['‘\"]?(?P<path>.+?)['’\"]?: (?P<why>.+)$")
+_LABEL = _lazyre.compile(r"^[\w.-]+:[\w.-]+:[\w.-]+(?::[\w.,:-]+)?$|^\?$")
+_ISO_DATE = _lazyre.compile(r"^\d{4}-\d\d-\d\d$")
+_SIZE = _lazyre.compile(r"^\d+(?:[.,]\d+)?[KMGTPE]?$|^\d+,$")
 
 
 def detect(chunk: Chunk) -> Detection | None:

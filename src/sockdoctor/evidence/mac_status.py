@@ -1,21 +1,21 @@
 """`getenforce`, `sestatus` and `aa-status` / `apparmor_status` output."""
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import LogFact, MacStatus, ReadWarning
 
 KIND = "mac_status"
 
-_GETENFORCE = re.compile(r"^(Enforcing|Permissive|Disabled)$")
-_SESTATUS = re.compile(r"^(?P<key>SELinux status|Current mode|Mode from config file|Loaded policy name|SELinuxfs mount|"
-                       r"SELinux root directory|Policy MLS status|Policy deny_unknown status|Memory protection checking|"
-                       r"Max kernel policy version|Policy from config file):\s+(?P<val>.*)$")
-_AA_HEAD = re.compile(r"^apparmor module is (?P<not>not )?loaded\.$")
-_AA_COUNT = re.compile(r"^(?P<n>\d+) (?P<what>profiles|processes) (?:(?:are|is) )?(?:in (?P<mode>[\w-]+) mode|loaded|unconfined but have a profile defined|have profiles defined)\.?$")
-_AA_PROC = re.compile(r"^(?P<exe>\S+) \((?P<pid>\d+)\)(?: (?P<profile>\S+))?$")
+_GETENFORCE = _lazyre.compile(r"^(Enforcing|Permissive|Disabled)$")
+_SESTATUS = _lazyre.compile(r"^(?P<key>SELinux status|Current mode|Mode from config file|Loaded policy name|SELinuxfs mount|"
+                            r"SELinux root directory|Policy MLS status|Policy deny_unknown status|Memory protection checking|"
+                            r"Max kernel policy version|Policy from config file):\s+(?P<val>.*)$")
+_AA_HEAD = _lazyre.compile(r"^apparmor module is (?P<not>not )?loaded\.$")
+_AA_COUNT = _lazyre.compile(r"^(?P<n>\d+) (?P<what>profiles|processes) (?:(?:are|is) )?(?:in (?P<mode>[\w-]+) mode|loaded|unconfined but have a profile defined|have profiles defined)\.?$")
+_AA_PROC = _lazyre.compile(r"^(?P<exe>\S+) \((?P<pid>\d+)\)(?: (?P<profile>\S+))?$")
 
 
 def detect(chunk: Chunk) -> Detection | None:

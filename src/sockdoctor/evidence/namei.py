@@ -9,17 +9,18 @@ from __future__ import annotations
 import posixpath
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import FileNode, ReadWarning
 
 KIND = "namei"
 
-_HEADER = re.compile(r"^f: (?P<path>.+)$")
-_MODE_LINE = re.compile(r"^(?P<indent>\s*)(?P<mode>" + co.MODE_RE + r")(?:\s+(?P<owner>\S+)\s+(?P<group>\S+))?\s+(?P<name>.+)$")
-_TYPE_LINE = re.compile(r"^(?P<indent>\s*)(?P<t>[-dlspcb?])(?:\s+(?P<owner>\S+)\s+(?P<group>\S+))?\s+(?P<name>.+)$")
-_ERROR = re.compile(r"^(?P<indent>\s*)(?P<name>\S.*?) - (?P<why>No such file or directory|Permission denied|Not a directory|.+)$")
-_FAILED = re.compile(r"^namei: failed to (?:stat|lstat|get[^:]*): (?P<path>.+?): (?P<why>.+)$")
+_HEADER = _lazyre.compile(r"^f: (?P<path>.+)$")
+_MODE_LINE = _lazyre.compile(r"^(?P<indent>\s*)(?P<mode>" + co.MODE_RE + r")(?:\s+(?P<owner>\S+)\s+(?P<group>\S+))?\s+(?P<name>.+)$")
+_TYPE_LINE = _lazyre.compile(r"^(?P<indent>\s*)(?P<t>[-dlspcb?])(?:\s+(?P<owner>\S+)\s+(?P<group>\S+))?\s+(?P<name>.+)$")
+_ERROR = _lazyre.compile(r"^(?P<indent>\s*)(?P<name>\S.*?) - (?P<why>No such file or directory|Permission denied|Not a directory|.+)$")
+_FAILED = _lazyre.compile(r"^namei: failed to (?:stat|lstat|get[^:]*): (?P<path>.+?): (?P<why>.+)$")
 _TYPES = {"-": "file", "d": "dir", "l": "symlink", "s": "socket", "p": "fifo", "c": "char", "b": "block", "?": "unknown"}
 
 

@@ -7,8 +7,8 @@ enclosing block too: an upstream ``server unix:`` line keeps ``upstream=None``.
 """
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import NginxConfigRecord, NginxSocketRef, Source
 from sockdoctor.nginx import parse_text, socket_target
@@ -16,8 +16,8 @@ from sockdoctor.nginx.extract import PASS_DIRECTIVES
 
 KIND = "nginx_grep"
 
-_LINE = re.compile(r"^(?:(?P<file>[^\s:]+?):)?(?P<num>\d+)[:-](?P<content>.*)$")
-_SHAPED = re.compile(r"^\s*[A-Za-z_][\w.-]*(?:\s+[^;]*)?(?:;|\{)\s*(?:#.*)?$")
+_LINE = _lazyre.compile(r"^(?:(?P<file>[^\s:]+?):)?(?P<num>\d+)[:-](?P<content>.*)$")
+_SHAPED = _lazyre.compile(r"^\s*[A-Za-z_][\w.-]*(?:\s+[^;]*)?(?:;|\{)\s*(?:#.*)?$")
 SAMPLE_LINES = 400
 
 

@@ -1,8 +1,8 @@
 """/etc/passwd and `getent passwd` lines (`name:x:uid:gid:gecos:home:shell`)."""
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.group import _EXIT, _getent_keys
@@ -10,7 +10,7 @@ from sockdoctor.evidence.records import LogFact, PasswdRecord, ReadWarning, Sour
 
 KIND = "passwd"
 
-_PASSWD = re.compile(r"^(?P<name>[\w.][\w.-]*\$?):(?P<pw>[^:\s]*):(?P<uid>\d+):(?P<gid>\d+):(?P<gecos>[^:]*):(?P<home>[^:]*):(?P<shell>[^:]*)$")
+_PASSWD = _lazyre.compile(r"^(?P<name>[\w.][\w.-]*\$?):(?P<pw>[^:\s]*):(?P<uid>\d+):(?P<gid>\d+):(?P<gecos>[^:]*):(?P<home>[^:]*):(?P<shell>[^:]*)$")
 
 
 def detect(chunk: Chunk) -> Detection | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 
@@ -17,15 +18,15 @@ KIND = "php_fpm"
 DIALECT = ct.IniDialect(key_re=r"[A-Za-z_][\w.]*(?:\[[^\]=]*\])?", seps="=", comments=";#", inline_comments=";",
                         strip_quotes=True)
 # Keys no other INI-shaped format uses.
-_POOL_KEYS = re.compile(r"^(listen\.(owner|group|mode|acl_users|acl_groups|allowed_clients|backlog)|pm(\.[\w]+)?|"
-                        r"php_(admin_)?(value|flag)\[.*\]|request_terminate_timeout|request_slowlog_timeout|"
-                        r"catch_workers_output|security\.limit_extensions|clear_env|ping\.(path|response)|"
-                        r"access\.(log|format)|slowlog|rlimit_files|decorate_workers_output)$")
-_GLOBAL_KEYS = re.compile(r"^(pid|error_log|include|daemonize|emergency_restart_(threshold|interval)|"
-                          r"process_control_timeout|process\.max|log_level|events\.mechanism|syslog\.(facility|ident)|"
-                          r"systemd_interval|rlimit_core)$")
-_OTHER_SECTIONS = re.compile(r"^(Unit|Service|Socket|Install|uwsgi|supervisord|program:.*|group:.*|unix_http_server|"
-                             r"inet_http_server|supervisorctl|rpcinterface:.*|eventlistener:.*|fcgi-program:.*)$")
+_POOL_KEYS = _lazyre.compile(r"^(listen\.(owner|group|mode|acl_users|acl_groups|allowed_clients|backlog)|pm(\.[\w]+)?|"
+                             r"php_(admin_)?(value|flag)\[.*\]|request_terminate_timeout|request_slowlog_timeout|"
+                             r"catch_workers_output|security\.limit_extensions|clear_env|ping\.(path|response)|"
+                             r"access\.(log|format)|slowlog|rlimit_files|decorate_workers_output)$")
+_GLOBAL_KEYS = _lazyre.compile(r"^(pid|error_log|include|daemonize|emergency_restart_(threshold|interval)|"
+                               r"process_control_timeout|process\.max|log_level|events\.mechanism|syslog\.(facility|ident)|"
+                               r"systemd_interval|rlimit_core)$")
+_OTHER_SECTIONS = _lazyre.compile(r"^(Unit|Service|Socket|Install|uwsgi|supervisord|program:.*|group:.*|unix_http_server|"
+                                  r"inet_http_server|supervisorctl|rpcinterface:.*|eventlistener:.*|fcgi-program:.*)$")
 
 
 def detect(chunk: Chunk) -> Detection | None:

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import LogFact, ReadWarning, Source
 
 KIND = "probe_output"
 
-_HTTP = re.compile(r"^HTTP/\d(?:\.\d)? (?P<status>\d{3})")
-_CURL_ERR = re.compile(r"^curl: \((?P<code>\d+)\) (?P<msg>.*)$")
-_ERRNO = re.compile(r"(?P<exc>\b[A-Z]\w{0,40}Error): \[Errno (?P<errno>\d+)\] (?P<msg>[^:\n]*)")
-_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):")
-_NC_ERR = re.compile(r"^(?:nc|ncat|socat)(?:\[\d+\])?.*?: (?P<msg>.*(?:Permission denied|No such file|Connection refused).*)$")
+_HTTP = _lazyre.compile(r"^HTTP/\d(?:\.\d)? (?P<status>\d{3})")
+_CURL_ERR = _lazyre.compile(r"^curl: \((?P<code>\d+)\) (?P<msg>.*)$")
+_ERRNO = _lazyre.compile(r"(?P<exc>\b[A-Z]\w{0,40}Error): \[Errno (?P<errno>\d+)\] (?P<msg>[^:\n]*)")
+_TRACEBACK = _lazyre.compile(r"^Traceback \(most recent call last\):")
+_NC_ERR = _lazyre.compile(r"^(?:nc|ncat|socat)(?:\[\d+\])?.*?: (?P<msg>.*(?:Permission denied|No such file|Connection refused).*)$")
 _ERRTEXT = {"Permission denied": 13, "No such file or directory": 2, "Connection refused": 111,
             "Resource temporarily unavailable": 11}
 _PROBES = ("curl", "python3", "python", "socat", "nc", "ncat", "test", "wget")

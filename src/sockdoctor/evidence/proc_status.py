@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ProcStatus, ReadWarning
 
 KIND = "proc_status"
 
-_LINE = re.compile(r"^(?:(?P<file>/proc/(?P<pid>\d+|self)/status):)?(?P<key>[A-Za-z_]+):\s*(?P<val>.*)$")
+_LINE = _lazyre.compile(r"^(?:(?P<file>/proc/(?P<pid>\d+|self)/status):)?(?P<key>[A-Za-z_]+):\s*(?P<val>.*)$")
 _IDS = {"Uid", "Gid", "Groups"}
 _KEYS = {"Name", "Umask", "State", "Tgid", "Ngid", "Pid", "PPid", "TracerPid", "FDSize", "NStgid", "NSpid",
          "NSpgid", "NSsid", "Kthread", "VmPeak", "VmSize", "VmRSS", "Threads", "CapInh", "CapPrm", "CapEff",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ProcessRecord, ReadWarning
@@ -25,10 +26,10 @@ _COLUMNS = {
 _KNOWN_HEAD = {"%CPU", "%MEM", "VSZ", "RSS", "TTY", "TT", "STAT", "S", "TIME", "C", "F", "PRI", "NI", "ADDR",
                "SZ", "WCHAN", "ELAPSED", "PSR", "NLWP", "LWP", "SID", "PGID", "TPGID", "VSIZE", "%C", "ETIME",
                "SUPGRP", "SUPGID", "FGROUP", "FUSER", "FUID", "FGID", "SGROUP", "SUSER", "SGID", "SUID", "RGID", "RUID"}
-_AUX = re.compile(r"^(?P<user>\S+)\s+(?P<pid>\d+)\s+\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s+\d+\s+\d+\s+\S+\s+\S+\s+"
-                  r"(?P<start>\S+)\s+\d+:\d\d(?::\d\d)?\s+(?P<cmd>.+)$")
-_EF = re.compile(r"^(?P<user>\S+)\s+(?P<pid>\d+)\s+(?P<ppid>\d+)\s+\d+\s+(?P<start>\S+)\s+\S+\s+\d+:\d\d(?::\d\d)?\s+(?P<cmd>.+)$")
-_BUSYBOX = re.compile(r"^\s*(?P<pid>\d+)\s+(?P<user>\S+)\s+\d+:\d\d\s+(?P<cmd>.+)$")
+_AUX = _lazyre.compile(r"^(?P<user>\S+)\s+(?P<pid>\d+)\s+\d+(?:[.,]\d+)?\s+\d+(?:[.,]\d+)?\s+\d+\s+\d+\s+\S+\s+\S+\s+"
+                       r"(?P<start>\S+)\s+\d+:\d\d(?::\d\d)?\s+(?P<cmd>.+)$")
+_EF = _lazyre.compile(r"^(?P<user>\S+)\s+(?P<pid>\d+)\s+(?P<ppid>\d+)\s+\d+\s+(?P<start>\S+)\s+\S+\s+\d+:\d\d(?::\d\d)?\s+(?P<cmd>.+)$")
+_BUSYBOX = _lazyre.compile(r"^\s*(?P<pid>\d+)\s+(?P<user>\S+)\s+\d+:\d\d\s+(?P<cmd>.+)$")
 
 
 def _is_header(line: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ConfigFile, Setting
@@ -31,9 +32,9 @@ UNICORN = {"listen", "worker_processes", "working_directory", "pid", "stderr_pat
            "logger", "rewindable_input", "client_body_buffer_size", "after_worker_ready", "after_worker_exit"}
 _STRONG = {"bind", "threads", "workers", "worker_processes", "listen", "pidfile", "stdout_redirect", "state_path",
            "activate_control_app", "working_directory", "stderr_path", "preload_app!", "environment", "port"}
-_LINE = re.compile(r"^\s*(?P<name>[a-z_]+!?)(?:(?:\s*\(\s*|\s+)(?P<args>[^=\s].*?))?\s*\)?\s*$")
-_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'')
-_KWARG = re.compile(r"(?:(?<![:\w])(\w+):\s*|:(\w+)\s*=>\s*)([^,)]+)")
+_LINE = _lazyre.compile(r"^\s*(?P<name>[a-z_]+!?)(?:(?:\s*\(\s*|\s+)(?P<args>[^=\s].*?))?\s*\)?\s*$")
+_STRING = _lazyre.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'')
+_KWARG = _lazyre.compile(r"(?:(?<![:\w])(\w+):\s*|:(\w+)\s*=>\s*)([^,)]+)")
 
 
 def _strip_comment(line: str) -> str:

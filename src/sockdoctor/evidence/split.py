@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor._dataclass import dataclass
 from sockdoctor import limits
 from sockdoctor.engine import Piece
@@ -32,18 +33,18 @@ STRONG = 0.6
 MAX_PIECES = limits.DEFAULTS["max_pieces"]  # SOCKDOCTOR_MAX_PIECES / --limit pieces=N override it
 BIG_REGION = 5000  # lines; a larger unannounced region is classified whole (bounded work)
 
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+.#-]*)[^`]*$")
+_FENCE = _lazyre.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+.#-]*)[^`]*$")
 _PROMPTS = [
-    re.compile(r"^\s{0,4}\$\s+(?P<cmd>\S.*)$"),
-    re.compile(r"^(?:\([\w.-]+\)\s*)?[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s?[$#]\s+(?P<cmd>\S.*)$"),
-    re.compile(r"^\[[\w.-]+@[\w.-]+(?:\s[^\]]*)?\][$#]\s+(?P<cmd>\S.*)$"),
-    re.compile(r"^(?:bash|sh|zsh|ash|dash)-?[\d.]*[$#]\s+(?P<cmd>\S.*)$"),
+    _lazyre.compile(r"^\s{0,4}\$\s+(?P<cmd>\S.*)$"),
+    _lazyre.compile(r"^(?:\([\w.-]+\)\s*)?[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s?[$#]\s+(?P<cmd>\S.*)$"),
+    _lazyre.compile(r"^\[[\w.-]+@[\w.-]+(?:\s[^\]]*)?\][$#]\s+(?P<cmd>\S.*)$"),
+    _lazyre.compile(r"^(?:bash|sh|zsh|ash|dash)-?[\d.]*[$#]\s+(?P<cmd>\S.*)$"),
 ]
 _HASH_PROMPTS = [
-    re.compile(r"^#\s+(?P<cmd>\S.*)$"),
-    re.compile(r"^(?:/|~)[\w./~-]*\s[#$]\s+(?P<cmd>\S.*)$"),  # busybox containers: `/ # ls -la /sock`
+    _lazyre.compile(r"^#\s+(?P<cmd>\S.*)$"),
+    _lazyre.compile(r"^(?:/|~)[\w./~-]*\s[#$]\s+(?P<cmd>\S.*)$"),  # busybox containers: `/ # ls -la /sock`
 ]
-_TAIL = re.compile(r"^==> (?P<file>.+) <==$")
+_TAIL = _lazyre.compile(r"^==> (?P<file>.+) <==$")
 
 KNOWN_COMMANDS = {
     "ls", "ll", "stat", "namei", "getfacl", "setfacl", "find", "ps", "pgrep", "id", "groups", "getent", "cat",
@@ -59,10 +60,10 @@ KNOWN_COMMANDS = {
 }
 _STOPWORDS = {"the", "a", "an", "to", "is", "are", "and", "of", "this", "that", "it", "we", "in", "on", "with",
               "be", "as", "not", "so", "but", "or", "was", "were", "you", "i", "my", "our", "here", "there", "when"}
-_PROSE_WORD = re.compile(r"^[(\"'`*_]*[A-Za-z][A-Za-z'’-]*[)\"'`*_.,:;!?]*$")
-_TIMESTAMP_START = re.compile(r"^(?:[A-Z][a-z]{2} [ \d]?\d |\d|\[)")
-_KEY_ONLY = re.compile(r"^[\w.-]+:(?:\s+\S+)?$")
-_ASSIGN = re.compile(r"^[\w.\[\]-]+\s*[=]")
+_PROSE_WORD = _lazyre.compile(r"^[(\"'`*_]*[A-Za-z][A-Za-z'’-]*[)\"'`*_.,:;!?]*$")
+_TIMESTAMP_START = _lazyre.compile(r"^(?:[A-Z][a-z]{2} [ \d]?\d |\d|\[)")
+_KEY_ONLY = _lazyre.compile(r"^[\w.-]+:(?:\s+\S+)?$")
+_ASSIGN = _lazyre.compile(r"^[\w.\[\]-]+\s*[=]")
 
 
 @dataclass

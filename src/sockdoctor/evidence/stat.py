@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import FileNode, ReadWarning
 
 KIND = "stat"
 
-_FILE = re.compile(r"^\s*File: (?P<name>.+)$")
-_SIZE = re.compile(r"^\s*Size: \d+.*?\s(?P<type>socket|directory|regular empty file|regular file|symbolic link|fifo|character special file|block special file|weird file)\s*$")
-_ACCESS = re.compile(r"^\s*Access: \((?P<oct>[0-7]{3,4})/(?P<mode>" + co.MODE_RE + r")\)\s+Uid: \(\s*(?P<uid>\d+)/\s*(?P<user>[^)]*?)\)\s+Gid: \(\s*(?P<gid>\d+)/\s*(?P<group>[^)]*?)\)")
-_INODE = re.compile(r"Inode: (?P<ino>\d+)")
-_CONTEXT = re.compile(r"^\s*Context: (?P<label>\S+)")
-_CANNOT = re.compile(r"^stat: (?:cannot stat(?:x)? |can't stat )?['‘\"]?(?P<path>.+?)['’\"]?: (?P<why>.+)$")
+_FILE = _lazyre.compile(r"^\s*File: (?P<name>.+)$")
+_SIZE = _lazyre.compile(r"^\s*Size: \d+.*?\s(?P<type>socket|directory|regular empty file|regular file|symbolic link|fifo|character special file|block special file|weird file)\s*$")
+_ACCESS = _lazyre.compile(r"^\s*Access: \((?P<oct>[0-7]{3,4})/(?P<mode>" + co.MODE_RE + r")\)\s+Uid: \(\s*(?P<uid>\d+)/\s*(?P<user>[^)]*?)\)\s+Gid: \(\s*(?P<gid>\d+)/\s*(?P<group>[^)]*?)\)")
+_INODE = _lazyre.compile(r"Inode: (?P<ino>\d+)")
+_CONTEXT = _lazyre.compile(r"^\s*Context: (?P<label>\S+)")
+_CANNOT = _lazyre.compile(r"^stat: (?:cannot stat(?:x)? |can't stat )?['‘\"]?(?P<path>.+?)['’\"]?: (?P<why>.+)$")
 _TYPE_WORDS = "|".join(sorted(co.STAT_TYPES, key=len, reverse=True))
-_SHORT_SIG = re.compile(r"(?:^|\s)(?:" + co.MODE_RE + r"|" + _TYPE_WORDS + r")(?:\s|$)")
+_SHORT_SIG = _lazyre.compile(r"(?:^|\s)(?:" + co.MODE_RE + r"|" + _TYPE_WORDS + r")(?:\s|$)")
 
 _DIRECTIVES = {
     "F": "(?P<F>" + _TYPE_WORDS + r"|\S+)",

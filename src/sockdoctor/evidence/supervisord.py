@@ -5,8 +5,8 @@ continuation lines, `;`/`#` comments (inline ones need a space before them).
 """
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command
@@ -15,8 +15,8 @@ KIND = "supervisord"
 
 DIALECT = ct.IniDialect(key_re=r"[A-Za-z_][\w.-]*", seps="=:", comments=";#", inline_comments=";#",
                         indent_continuation=True)
-_STRONG = re.compile(r"^(supervisord|program:.+|fcgi-program:.+|eventlistener:.+)$")
-_WEAK = re.compile(r"^(unix_http_server|inet_http_server|supervisorctl|rpcinterface:supervisor|group:.+|include)$")
+_STRONG = _lazyre.compile(r"^(supervisord|program:.+|fcgi-program:.+|eventlistener:.+)$")
+_WEAK = _lazyre.compile(r"^(unix_http_server|inet_http_server|supervisorctl|rpcinterface:supervisor|group:.+|include)$")
 
 
 def detect(chunk: Chunk) -> Detection | None:

@@ -2,15 +2,15 @@
 `cat /proc/sys/...` values when the command names the key."""
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import _cmdout as co
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ReadWarning, SysctlRecord
 
 KIND = "sysctl"
 
-_LINE = re.compile(r"^(?P<key>(?:kernel|fs|net|vm|user|dev|abi|debug|crypto|sunrpc)(?:\.[\w-]+)+)\s*=\s*(?P<val>.*)$")
+_LINE = _lazyre.compile(r"^(?P<key>(?:kernel|fs|net|vm|user|dev|abi|debug|crypto|sunrpc)(?:\.[\w-]+)+)\s*=\s*(?P<val>.*)$")
 
 
 def _value_keys(chunk: Chunk) -> list[str]:

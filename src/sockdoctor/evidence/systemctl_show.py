@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ConfigFile, LogFact, Setting
 
 KIND = "systemctl_show"
 
-_KV = re.compile(r"^([A-Z][A-Za-z0-9]+)=(.*)$")
-_LOOP_LINE = re.compile(r"^([\w@.:-]+):\s*(\S.*)?$")
+_KV = _lazyre.compile(r"^([A-Z][A-Za-z0-9]+)=(.*)$")
+_LOOP_LINE = _lazyre.compile(r"^([\w@.:-]+):\s*(\S.*)?$")
 # Keys systemctl show prints for nearly every unit; two or more of them make the output unmistakable.
 _TYPICAL = {"Id", "Names", "Type", "ActiveState", "SubState", "LoadState", "FragmentPath", "UnitFileState",
             "MainPID", "ExecMainPID", "User", "Group", "UMask", "PrivateTmp", "ProtectHome", "Restart",
@@ -32,7 +33,7 @@ _TYPICAL = {"Id", "Names", "Type", "ActiveState", "SubState", "LoadState", "Frag
 
 _BOOL_PROPS = {"privatetmp": "PrivateTmp", "protecthome": "ProtectHome", "protectsystem": "ProtectSystem",
                "dynamicuser": "DynamicUser", "privatedevices": "PrivateDevices"}
-_UNIT_BOOL = re.compile(r"^[\w@.-]+:\s*(yes|no|true|false|read-only|strict|full|tmpfs)\s*$")
+_UNIT_BOOL = _lazyre.compile(r"^[\w@.-]+:\s*(yes|no|true|false|read-only|strict|full|tmpfs)\s*$")
 
 
 def _named_property(chunk: Chunk) -> str | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence import journal
 from sockdoctor.evidence.base import Chunk, Detection
@@ -22,18 +23,18 @@ from sockdoctor.evidence.records import LogFact
 
 KIND = "systemctl_status"
 
-_HEAD = re.compile(r"^\s*(?:[●×○↻*x]\s*)?(?P<unit>[\w@.:\\-]+\.(?:service|socket|mount|timer|path|slice|scope|target|"
-                   r"automount|swap|device))(?: - (?P<desc>.*))?\s*$")
-_FIELD = re.compile(r"^\s{0,12}(?P<key>Loaded|Active|Process|Main PID|Drop-In|TriggeredBy|Triggers|Listen|Tasks|Memory|"
-                    r"CPU|CGroup|Docs|Status|IP|IO|Accepted|Connected|Trigger|Invocation|Mem peak|Notify"
-                    r"(?:\s\w+)?): ?(?P<val>.*)$")
-_LOADED = re.compile(r"^(?P<load>[\w-]+)(?: \((?P<path>[^;)]+)(?:;[^)]*)?\))?")
-_ACTIVE = re.compile(r"^(?P<active>[\w-]+)(?: \((?P<sub>[^)]*)\))?(?: since (?P<since>[^;]+))?")
-_EXIT = re.compile(r"\(code=(?P<code>\w+), (?:status|signal)=(?P<status>[^)]+)\)")
-_PROCESS = re.compile(r"^(?P<pid>\d+) (?P<which>Exec\w+)=(?P<cmd>.*?)(?: \(code=\w+, (?:status|signal)=[^)]+\))?\s*$")
-_MAINPID = re.compile(r"^(?P<pid>\d+)(?: \((?P<what>[^)]*)\))?")
-_CGROUP_PROC = re.compile(r"^\s*[│├└─ ]+(?P<pid>\d+) (?P<cmd>.+)$")
-_LOG_LINE = re.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d)")
+_HEAD = _lazyre.compile(r"^\s*(?:[●×○↻*x]\s*)?(?P<unit>[\w@.:\\-]+\.(?:service|socket|mount|timer|path|slice|scope|target|"
+                        r"automount|swap|device))(?: - (?P<desc>.*))?\s*$")
+_FIELD = _lazyre.compile(r"^\s{0,12}(?P<key>Loaded|Active|Process|Main PID|Drop-In|TriggeredBy|Triggers|Listen|Tasks|Memory|"
+                         r"CPU|CGroup|Docs|Status|IP|IO|Accepted|Connected|Trigger|Invocation|Mem peak|Notify"
+                         r"(?:\s\w+)?): ?(?P<val>.*)$")
+_LOADED = _lazyre.compile(r"^(?P<load>[\w-]+)(?: \((?P<path>[^;)]+)(?:;[^)]*)?\))?")
+_ACTIVE = _lazyre.compile(r"^(?P<active>[\w-]+)(?: \((?P<sub>[^)]*)\))?(?: since (?P<since>[^;]+))?")
+_EXIT = _lazyre.compile(r"\(code=(?P<code>\w+), (?:status|signal)=(?P<status>[^)]+)\)")
+_PROCESS = _lazyre.compile(r"^(?P<pid>\d+) (?P<which>Exec\w+)=(?P<cmd>.*?)(?: \(code=\w+, (?:status|signal)=[^)]+\))?\s*$")
+_MAINPID = _lazyre.compile(r"^(?P<pid>\d+)(?: \((?P<what>[^)]*)\))?")
+_CGROUP_PROC = _lazyre.compile(r"^\s*[│├└─ ]+(?P<pid>\d+) (?P<cmd>.+)$")
+_LOG_LINE = _lazyre.compile(r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d)")
 
 
 def detect(chunk: Chunk) -> Detection | None:

@@ -12,8 +12,8 @@ non-empty `ExecStart=` also gives a CommandLine with the source of that line.
 """
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.cmdline import parse_command
@@ -23,10 +23,10 @@ KIND = "systemd_unit"
 
 SECTIONS = {"Unit", "Service", "Socket", "Install", "Timer", "Mount", "Automount", "Swap", "Path",
             "Slice", "Scope"}
-_HEADER = re.compile(r"^# (/\S+)\s*$")
-_UNIT_PATH = re.compile(r"(/systemd/|\.(service|socket|timer|mount|path|slice|scope|target|automount|swap)$"
-                        r"|\.d/[^/]+\.conf$)")
-_KEY = re.compile(r"^\s*[A-Z][A-Za-z0-9]+=")
+_HEADER = _lazyre.compile(r"^# (/\S+)\s*$")
+_UNIT_PATH = _lazyre.compile(r"(/systemd/|\.(service|socket|timer|mount|path|slice|scope|target|automount|swap)$"
+                             r"|\.d/[^/]+\.conf$)")
+_KEY = _lazyre.compile(r"^\s*[A-Z][A-Za-z0-9]+=")
 DIALECT = ct.IniDialect(key_re=r"[A-Za-z][\w-]*", seps="=", comments="#;", backslash_continuation=True)
 MAX_JUNK_WARNINGS = 5
 

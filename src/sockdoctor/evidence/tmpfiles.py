@@ -5,17 +5,17 @@ value = the whole line as written; the fields can be split with ``fields()``.
 """
 from __future__ import annotations
 
-import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ConfigFile, Setting
 
 KIND = "tmpfiles"
 
-_ENTRY = re.compile(r"^(?P<type>[fFwdDevqQpLcbCxXrRzZtThHaA][+!=~^-]*)\s+(?P<path>/\S*|%\S+)"
-                    r"(?:\s+(?P<mode>[~:]*(?:[0-7]{3,4}|-)))?(?:\s+(?P<user>\S+))?(?:\s+(?P<group>\S+))?"
-                    r"(?:\s+(?P<age>\S+))?(?:\s+(?P<arg>.*))?$")
+_ENTRY = _lazyre.compile(r"^(?P<type>[fFwdDevqQpLcbCxXrRzZtThHaA][+!=~^-]*)\s+(?P<path>/\S*|%\S+)"
+                         r"(?:\s+(?P<mode>[~:]*(?:[0-7]{3,4}|-)))?(?:\s+(?P<user>\S+))?(?:\s+(?P<group>\S+))?"
+                         r"(?:\s+(?P<age>\S+))?(?:\s+(?P<arg>.*))?$")
 
 
 def fields(line: str) -> dict[str, str | None] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from sockdoctor import _lazyre
 from sockdoctor.evidence import cfgtext as ct
 from sockdoctor.evidence.base import Chunk, Detection
 from sockdoctor.evidence.records import ConfigFile, Setting
@@ -17,10 +18,10 @@ from sockdoctor.evidence.records import ConfigFile, Setting
 KIND = "uwsgi"
 
 DIALECT = ct.IniDialect(key_re=r"[A-Za-z_][\w.-]*", seps="=", comments="#;", bare_keys=True)
-_YAML_TOP = re.compile(r"^uwsgi:\s*$")
-_YAML_KEY = re.compile(r"^(?P<indent>\s+)(?P<key>[A-Za-z_][\w.-]*):\s*(?P<val>.*?)\s*$")
-_XML_OPEN = re.compile(r"^\s*<uwsgi(?:\s[^>]*)?>\s*$")
-_XML_ELEM = re.compile(r"^\s*<(?P<key>[A-Za-z_][\w.-]*)(?:\s[^>]*)?(?:/>|>(?P<val>[^<]*)</(?P=key)>)\s*$")
+_YAML_TOP = _lazyre.compile(r"^uwsgi:\s*$")
+_YAML_KEY = _lazyre.compile(r"^(?P<indent>\s+)(?P<key>[A-Za-z_][\w.-]*):\s*(?P<val>.*?)\s*$")
+_XML_OPEN = _lazyre.compile(r"^\s*<uwsgi(?:\s[^>]*)?>\s*$")
+_XML_ELEM = _lazyre.compile(r"^\s*<(?P<key>[A-Za-z_][\w.-]*)(?:\s[^>]*)?(?:/>|>(?P<val>[^<]*)</(?P=key)>)\s*$")
 
 
 def norm_key(key: str) -> str:

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from sockdoctor._dataclass import dataclass, field
 from sockdoctor import nginx
+from sockdoctor.access import dir_walk, plain_path
 from sockdoctor.evidence.records import (
     AclEntry, AclRecord, FileNode, Listener, LogFact, NginxConfigRecord, ProcessRecord, ProcStatus, Source,
 )
@@ -483,8 +484,8 @@ def lstat_node(col: Collection, path: str, line: int) -> FileNode:
 
 def walk_paths(path: str, col: Collection) -> list[str]:
     """Every path the kernel looks up for ``path``: each component, and symlink targets' walks."""
-    if _plain(path):
-        head = _dir_walk(col, path.rpartition("/")[0])
+    if plain_path(path):
+        head = dir_walk(col.dir_walks, path.rpartition("/")[0], lambda p: _plain_dir(col, p))
         if head is not None:  # every directory above is a real one, each lstat'ed once per collection
             node = col.nodes.get(path) or _remember(col, path)
             if node.type != "symlink":
@@ -518,27 +519,10 @@ def _full_walk(path: str, col: Collection) -> list[str]:
     return out
 
 
-def _plain(path: str) -> bool:
-    return path.startswith("/") and "//" not in path and "/./" not in path and "/../" not in path \
-        and not path.endswith(("/.", "/..", "/"))
-
-
-def _dir_walk(col: Collection, directory: str) -> list[str] | None:
-    """The paths walked down to ``directory`` (``""`` for ``/``) when each is a real directory,
-    lstat'ing only what no other walk did; None otherwise (the caller walks the whole path)."""
-    if directory in col.dir_walks:
-        return col.dir_walks[directory]
-    if directory == "":
-        node = col.nodes.get("/") or _remember(col, "/")
-        walk = ["/"] if node.type == "dir" else None
-    else:
-        above = _dir_walk(col, directory.rpartition("/")[0])
-        walk = None
-        if above is not None:  # nothing below a component that is not a directory is looked up
-            node = col.nodes.get(directory) or _remember(col, directory)
-            walk = above + [directory] if node.type == "dir" else None
-    col.dir_walks[directory] = walk
-    return walk
+def _plain_dir(col: Collection, path: str) -> str | None:
+    """``path`` when it is a real directory (lstat'ed once per collection), else None."""
+    node = col.nodes.get(path) or _remember(col, path)
+    return path if node.type == "dir" else None
 
 
 def _remember(col: Collection, path: str) -> FileNode:

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from sockdoctor.evidence.records import NginxConfigRecord, NginxSocketRef, Source
 from sockdoctor.nginx.parser import Directive, Payload, _gc_paused, walk

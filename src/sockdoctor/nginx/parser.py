@@ -217,15 +217,11 @@ def _parse_text(text: str, path: str, strings: dict[str, str] | None = None
                     if not name.endswith("_by_lua_block"):
                         pos = m.end()
                         start = m.start(3)
-                        nl = text.rfind("\n", loc[1], start)  # where(start), inlined: most statements pass here
-                        if nl >= 0:
-                            loc[0] += text.count("\n", loc[1], nl + 1)
-                            loc[2] = nl + 1
-                        loc[1] = start
+                        ln = where(start)
                         if words:
                             words = words.split()
                             words = list(map(intern, words, words))
-                        d = Directive(intern(name, name), words or [], loc[0], start - loc[2] + 1, path)
+                        d = Directive(intern(name, name), words or [], ln, start - loc[2] + 1, path)
                         if name == "if":
                             _strip_if_parens(d.args)
                         cur.append(d)
